@@ -1,0 +1,29 @@
+# The C interface of fastinit's fill kernels (fastinit/_src/fi_kernels.h).
+from libc.stdint cimport uint16_t, uint32_t, uint64_t, int64_t
+
+cdef extern from "fi_kernels.h" nogil:
+    ctypedef struct fi_params:
+        uint32_t key[2]
+        uint32_t stream[2]
+        int dist
+        int dtype
+        int wide
+        double loc
+        double scale
+        double p_lo
+        double p_hi
+        double mass
+        double clamp_lo
+        double clamp_hi
+
+    void fi_philox4x32_10(const uint32_t *ctr, const uint32_t *key, uint32_t *out) noexcept
+    void fi_fill(const fi_params *p, void *out, int64_t n, uint64_t first, int path) noexcept
+    int fi_path_available(int path) noexcept
+    int fi_best_path() noexcept
+    uint16_t fi_f32_to_f16_bits(float f) noexcept
+    uint16_t fi_f32_to_bf16_bits(float f) noexcept
+    int fi_group_size(int dtype) noexcept
+
+cdef extern from "fi_openmp.h" nogil:
+    int fi_openmp_enabled() noexcept
+    int fi_omp_max_threads() noexcept
