@@ -1,0 +1,91 @@
+"""Output formats fastinit can fill: float32, float64, float16 and bfloat16.
+
+Each format knows its kernel code, its largest finite value and how to step between its
+representable values; the kernels clamp to representable bounds before the final rounding, so a
+value can never round past a bound.  bfloat16 is accepted as ``ml_dtypes.bfloat16`` arrays, or as
+raw ``uint16`` storage with ``dtype="bfloat16"`` (what adapters such as the torch one pass).
+"""
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+
+F32, F64, F16, BF16 = 0, 1, 2, 3  # enum fi_dtype in fastinit/_src/fi_kernels.h
+
+ACCEPTED = "float32, float64, float16 and bfloat16 (ml_dtypes.bfloat16, or uint16 storage with dtype='bfloat16'/'float16')"
+
+
+class Format:
+    def __init__(self, name: str, code: int, itemsize: int, np_type=None):
+        self.name, self.code, self.itemsize, self.np_type = name, code, itemsize, np_type
+        self.max = float(np.finfo(np_type).max) if np_type is not None else 3.3895313892515355e38
+
+    @property
+    def wide(self) -> bool:
+        """Whether the kernel computes in float64 (else float32)."""
+        return self.code == F64
+
+    def round(self, x: float) -> float:
+        """x rounded to the nearest value of this format (|x| <= max)."""
+        if self.np_type is not None:
+            return float(self.np_type(x))
+        bits = struct.unpack("<I", struct.pack("<f", x))[0]
+        bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000  # round half to even, as the kernel
+        return struct.unpack("<f", struct.pack("<I", bits))[0]
+
+    def step(self, v: float, up: bool) -> float:
+        """The representable neighbour of a representable v."""
+        if self.np_type is not None:
+            t = self.np_type
+            return float(np.nextafter(t(v), t(np.inf) if up else t(-np.inf)))
+        bits = struct.unpack("<I", struct.pack("<f", v))[0] >> 16
+        if v == 0.0:
+            bits = 0x0001 if up else 0x8001
+        elif (v > 0) == up:
+            bits += 1
+        else:
+            bits -= 1
+        return struct.unpack("<f", struct.pack("<I", bits << 16))[0]
+
+    def at_least(self, x: float) -> float:
+        r = self.round(x)
+        return r if r >= x else self.step(r, True)
+
+    def at_most(self, x: float) -> float:
+        r = self.round(x)
+        return r if r <= x else self.step(r, False)
+
+    def below(self, x: float) -> float:
+        r = self.at_most(x)
+        return r if r < x else self.step(r, False)
+
+
+FLOAT32 = Format("float32", F32, 4, np.float32)
+FLOAT64 = Format("float64", F64, 8, np.float64)
+FLOAT16 = Format("float16", F16, 2, np.float16)
+# bfloat16 steps through its float32 bit pattern, so it needs no ml_dtypes (arrays of
+# ml_dtypes.bfloat16 are recognised by their dtype name).
+BFLOAT16 = Format("bfloat16", BF16, 2, None)
+
+_BY_NAME = {f.name: f for f in (FLOAT32, FLOAT64, FLOAT16, BFLOAT16)}
+
+
+def format_of(arr_dtype: np.dtype, dtype=None) -> Format:
+    """The format to fill an array of arr_dtype with; dtype reinterprets uint16 storage."""
+    if dtype is not None:
+        name = dtype if isinstance(dtype, str) else getattr(np.dtype(dtype), "name", str(dtype))
+        fmt = _BY_NAME.get(name)
+        if fmt is None:
+            raise TypeError(f"dtype={dtype!r} is not supported; fastinit fills {ACCEPTED}")
+        if arr_dtype == np.uint16 and fmt.itemsize == 2:
+            return fmt
+        if arr_dtype.name != fmt.name:
+            raise TypeError(f"dtype={fmt.name!r} does not match out.dtype={arr_dtype}; "
+                            "dtype= only reinterprets uint16 storage as 'float16' or 'bfloat16'")
+    if not arr_dtype.isnative:
+        raise TypeError(f"out has non-native byte order ({arr_dtype.str}); use a native-endian array")
+    fmt = _BY_NAME.get(arr_dtype.name)
+    if fmt is None:
+        raise TypeError(f"out has dtype {arr_dtype}; fastinit fills {ACCEPTED}")
+    return fmt

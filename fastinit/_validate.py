@@ -1,0 +1,69 @@
+"""Argument checks shared by every public function.  Everything is validated before any value
+is written, and errors name the argument, what was given and what is accepted."""
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+
+import numpy as np
+
+from ._formats import Format, format_of
+
+MAX_INDEX = 1 << 62  # element indices (offset + size) stay below this
+
+
+def real(name: str, value, *, allow_inf: bool = False) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number; got {value!r} ({type(value).__name__})")
+    v = float(value)
+    if math.isnan(v) or (math.isinf(v) and not allow_inf):
+        allowed = "a number or ±inf" if allow_inf else "a finite number"
+        raise ValueError(f"{name} must be {allowed}; got {v}")
+    return v
+
+
+def integer(name: str, value, lo: int, hi: int) -> int:
+    """An int in [lo, hi)."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an integer in [{lo}, {hi}); got {value!r}")
+    try:
+        v = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer in [{lo}, {hi}); got {value!r} ({type(value).__name__})") from None
+    if not lo <= v < hi:
+        raise ValueError(f"{name} must be an integer in [{lo}, {hi}); got {v}")
+    return v
+
+
+def uint64(name: str, value) -> int:
+    return integer(name, value, 0, 1 << 64)
+
+
+def threads(num_threads) -> int | None:
+    if num_threads is None:
+        return None
+    return integer("num_threads", num_threads, 1, 1 << 16)
+
+
+def out_array(out, dtype=None) -> tuple[np.ndarray, Format]:
+    """Check that out is a buffer fastinit can fill in place."""
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy.ndarray or numpy.memmap; got {type(out).__name__} "
+                        "(torch tensors: use fastinit.torch)")
+    fmt = format_of(out.dtype, dtype)
+    if not out.flags.writeable:
+        raise ValueError("out is read-only; pass a writable array")
+    if not out.flags.c_contiguous:
+        raise ValueError(f"out must be C-contiguous (got strides {out.strides} for shape {out.shape}); "
+                         "fill a contiguous array, or np.ascontiguousarray(out), and copy")
+    if not out.flags.aligned:
+        raise ValueError("out is not aligned to its dtype; pass an aligned array (e.g. from np.empty)")
+    return out, fmt
+
+
+def offset(value, size: int) -> int:
+    off = integer("offset", value, 0, MAX_INDEX)
+    if off + size > MAX_INDEX:
+        raise ValueError(f"offset + out.size must be at most 2**62; got {off} + {size}")
+    return off

@@ -1,0 +1,36 @@
+import numpy as np
+import pytest
+
+import fastinit
+
+
+def philox_words(seed: int, stream: int, blocks: np.ndarray) -> np.ndarray:
+    """Philox output (n, 4) for the given block indices, via the public known-answer function."""
+    blocks = np.asarray(blocks, dtype=np.uint64)
+    ctr = np.stack([blocks & 0xFFFFFFFF, blocks >> np.uint64(32),
+                    np.full_like(blocks, stream & 0xFFFFFFFF), np.full_like(blocks, stream >> 32)], axis=1)
+    return fastinit.philox4x32(ctr.astype(np.uint32), [seed & 0xFFFFFFFF, seed >> 32])
+
+
+def element_bits32(seed: int, stream: int, index: np.ndarray) -> np.ndarray:
+    """The 32-bit word feeding each element of a float32/float16/bfloat16 fill (layout of fi_kernels.h)."""
+    index = np.asarray(index, dtype=np.uint64)
+    g, e = index // np.uint64(64), index % np.uint64(64)
+    words = philox_words(seed, stream, np.uint64(16) * g + e % np.uint64(16))
+    return words[np.arange(len(index)), (e // np.uint64(16)).astype(np.intp)]
+
+
+def element_bits64(seed: int, stream: int, index: np.ndarray) -> np.ndarray:
+    """The 64-bit integer feeding each element of a float64 fill."""
+    index = np.asarray(index, dtype=np.uint64)
+    g, e = index // np.uint64(32), index % np.uint64(32)
+    words = philox_words(seed, stream, np.uint64(16) * g + e % np.uint64(16)).astype(np.uint64)
+    h = (e // np.uint64(16)).astype(np.intp)
+    rows = np.arange(len(index))
+    return words[rows, 2 * h] | (words[rows, 2 * h + 1] << np.uint64(32))
+
+
+@pytest.fixture(params=fastinit.available_simd_paths())
+def simd_path(request):
+    with fastinit.simd_path_used(request.param):
+        yield request.param

@@ -1,0 +1,100 @@
+"""Bad input: a clear TypeError/ValueError naming the problem, and nothing written."""
+import numpy as np
+import pytest
+
+import fastinit
+
+SENTINEL = 12345.0
+
+
+def fresh(dtype=np.float32, n=100):
+    return np.full(n, SENTINEL, dtype=dtype)
+
+
+CASES = [
+    # (call, exception, message pattern)
+    (lambda o: fastinit.uniform_(o, 1.0, 0.0), ValueError, "low must be <= high"),
+    (lambda o: fastinit.uniform_(o, np.nan, 1.0), ValueError, "low must be a finite number"),
+    (lambda o: fastinit.uniform_(o, 0.0, np.inf), ValueError, "high must be a finite number"),
+    (lambda o: fastinit.uniform_(o, "0", 1.0), TypeError, "low must be a real number"),
+    (lambda o: fastinit.uniform_(o, 0.0, 1e39), ValueError, "outside the range of float32"),
+    (lambda o: fastinit.normal_(o, 0.0, -1.0), ValueError, "std must be >= 0"),
+    (lambda o: fastinit.normal_(o, np.inf, 1.0), ValueError, "mean must be a finite number"),
+    (lambda o: fastinit.normal_(o, 0.0, 1e38), ValueError, "beyond float32's largest value"),
+    (lambda o: fastinit.trunc_normal_(o, 0.0, 1.0, 2.0, 2.0), ValueError, "a must be < b"),
+    (lambda o: fastinit.trunc_normal_(o, 0.0, 1.0, 3.0, -3.0), ValueError, "a must be < b"),
+    (lambda o: fastinit.trunc_normal_(o, 0.0, 0.0), ValueError, "std must be > 0"),
+    (lambda o: fastinit.trunc_normal_(o, 0.0, 1.0, np.nan, 1.0), ValueError, "a must be a number or ±inf"),
+    (lambda o: fastinit.trunc_normal_(o, 0.0, 1.0, 40.0, 41.0), ValueError, "too far in the tail"),
+    (lambda o: fastinit.uniform_(o, seed=-1), ValueError, r"seed must be an integer in \[0, 18446744073709551616\)"),
+    (lambda o: fastinit.uniform_(o, seed=2**64), ValueError, "seed must be an integer"),
+    (lambda o: fastinit.uniform_(o, seed=1.5), TypeError, "seed must be an integer"),
+    (lambda o: fastinit.uniform_(o, seed=True), TypeError, "seed must be an integer"),
+    (lambda o: fastinit.uniform_(o, stream=-3), ValueError, "stream must be an integer"),
+    (lambda o: fastinit.uniform_(o, stream="a"), TypeError, "stream must be an integer"),
+    (lambda o: fastinit.uniform_(o, offset=-1), ValueError, "offset must be an integer"),
+    (lambda o: fastinit.uniform_(o, offset=2**62 - 10), ValueError, r"offset \+ out.size"),
+    (lambda o: fastinit.uniform_(o, num_threads=0), ValueError, "num_threads must be an integer"),
+    (lambda o: fastinit.uniform_(o, dtype="int8"), TypeError, "dtype='int8' is not supported"),
+]
+
+
+@pytest.mark.parametrize("call,exc,pattern", CASES)
+def test_bad_parameters_write_nothing(call, exc, pattern):
+    out = fresh()
+    with pytest.raises(exc, match=pattern):
+        call(out)
+    assert (out == SENTINEL).all()
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.uint8, np.complex64, object, np.bool_])
+def test_unsupported_dtypes(dtype):
+    out = np.zeros(10, dtype=dtype)
+    before = out.copy()
+    with pytest.raises(TypeError, match="fastinit fills float32, float64, float16 and bfloat16"):
+        fastinit.normal_(out, seed=0)
+    assert np.array_equal(out, before)
+
+
+def test_read_only_buffer():
+    out = fresh()
+    out.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        fastinit.uniform_(out, seed=0)
+    assert (out == SENTINEL).all()
+
+
+def test_non_contiguous_buffer():
+    base = np.full((10, 10), SENTINEL, np.float32)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        fastinit.uniform_(base[:, ::2], seed=0)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        fastinit.uniform_(base.T, seed=0)
+    assert (base == SENTINEL).all()
+
+
+def test_unaligned_and_byteswapped_buffers():
+    raw = np.zeros(4 * 10 + 1, np.uint8)
+    unaligned = raw[1:].view(np.float32)
+    with pytest.raises(ValueError, match="not aligned"):
+        fastinit.uniform_(unaligned, seed=0)
+    assert not raw.any()
+    with pytest.raises(TypeError, match="byte order"):
+        fastinit.uniform_(np.zeros(4, ">f4"), seed=0)
+
+
+def test_not_an_array():
+    with pytest.raises(TypeError, match="numpy.ndarray"):
+        fastinit.uniform_([0.0, 1.0], seed=0)
+
+
+def test_dtype_override_must_match_uint16():
+    with pytest.raises(TypeError, match="does not match"):
+        fastinit.uniform_(np.zeros(4, np.float32), dtype="bfloat16", seed=0)
+
+
+def test_no_representable_value():
+    with pytest.raises(ValueError, match="no float16 value lies in"):
+        fastinit.uniform_(np.zeros(4, np.float16), 1.0001, 1.0002, seed=0)
+    with pytest.raises(ValueError, match="no float16 value lies in"):
+        fastinit.trunc_normal_(np.zeros(4, np.float16), 1.0, 1.0, 1.0001, 1.0002, seed=0)
