@@ -15,3 +15,20 @@ __all__ = [
     "set_num_threads", "get_num_threads", "openmp_enabled",
     "simd_path", "set_simd_path", "simd_path_used", "available_simd_paths",
 ]
+
+from .fans import calculate_fans, calculate_gain
+from .registry import get, init, schemes
+from .initializers import (constant_, dirac_, dlrm_embedding, eye_, glorot_normal, glorot_uniform, he_normal, he_uniform,
+                      identity, kaiming_normal_, kaiming_uniform_, lecun_normal, lecun_normal_, lecun_uniform,
+                      lecun_uniform_, ones_, orthogonal, orthogonal_, random_normal, random_uniform, sparse_,
+                      torch_embedding, torchrec_embedding, truncated_normal, variance_scaling_, xavier_normal_,
+                      xavier_uniform_, zeros_)
+
+__all__ += [
+    "calculate_fans", "calculate_gain", "init", "get", "schemes",
+    "constant_", "zeros_", "ones_", "eye_", "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
+    "kaiming_normal_", "lecun_uniform_", "lecun_normal_", "variance_scaling_", "orthogonal_", "sparse_",
+    "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform", "lecun_normal",
+    "truncated_normal", "random_uniform", "random_normal", "identity", "orthogonal",
+    "torch_embedding", "torchrec_embedding", "dlrm_embedding",
+]

@@ -89,3 +89,16 @@ def format_of(arr_dtype: np.dtype, dtype=None) -> Format:
     if fmt is None:
         raise TypeError(f"out has dtype {arr_dtype}; fastinit fills {ACCEPTED}")
     return fmt
+
+
+def encode(values: np.ndarray, out: np.ndarray, fmt: Format) -> np.ndarray:
+    """float64 values rounded to nearest-even in fmt, as an array of out's dtype (for the
+    schemes that compute in numpy: constants, eye, dirac, orthogonal)."""
+    v32 = np.asarray(values, dtype=np.float64)
+    if fmt.code == BF16:
+        bits = v32.astype(np.float32).view(np.uint32).astype(np.uint64)
+        bits = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
+        return bits if out.dtype == np.uint16 else bits.view(out.dtype)
+    if fmt.code == F16 and out.dtype == np.uint16:
+        return v32.astype(np.float16).view(np.uint16)
+    return v32.astype(out.dtype)

@@ -67,3 +67,17 @@ def offset(value, size: int) -> int:
     if off + size > MAX_INDEX:
         raise ValueError(f"offset + out.size must be at most 2**62; got {off} + {size}")
     return off
+
+
+def shard(full_shape, offset_value, out_shape: tuple) -> tuple[tuple, int]:
+    """(whole shape, offset) of a shard: full_shape defaults to out's own shape."""
+    size = math.prod(out_shape)
+    off = offset(offset_value, size)
+    if full_shape is None:
+        return tuple(out_shape), off
+    if isinstance(full_shape, (str, bytes)) or not hasattr(full_shape, "__iter__"):
+        raise TypeError(f"full_shape must be a sequence of non-negative ints; got {full_shape!r}")
+    shape = tuple(integer("full_shape entries", s, 0, MAX_INDEX) for s in full_shape)
+    if off + size > math.prod(shape):
+        raise ValueError(f"out (size {size}) at offset {off} does not fit in full_shape {shape}")
+    return shape, off

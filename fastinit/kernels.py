@@ -24,11 +24,11 @@ _TINY_NARROW = 1e-30   # below this the float32 probit (valid to ~5e-32) hands o
 _TINY_WIDE = 1e-300    # below this even float64 cannot invert the normal CDF
 
 
-def _fill_out(out, fmt: Format, dist: int, *, seed, stream, offset, num_threads, loc, scale,
+def _fill_out(out, fmt: Format, dist: int, *, seed, stream, offset, full_shape, num_threads, loc, scale,
               p_lo=0.0, p_hi=0.0, mass=1.0, clamp_lo, clamp_hi, wide) -> np.ndarray:
+    _, first = check.shard(full_shape, offset, out.shape)
     seed = _seeding.resolve(seed)
     stream = check.uint64("stream", stream)
-    first = check.offset(offset, out.size)
     nt = check.threads(num_threads) or _runtime.get_num_threads()
     if out.size:
         _fill.fill(out.ctypes.data, out.size, first, fmt.itemsize, dist, fmt.code, int(wide), seed, stream,
@@ -45,10 +45,12 @@ def _in_range(fmt: Format, **values: float) -> None:
 
 
 def uniform_(out: np.ndarray, low: float = 0.0, high: float = 1.0, *, seed: int | None = None,
-             stream: int = 0, offset: int = 0, num_threads: int | None = None, dtype=None) -> np.ndarray:
+             stream: int = 0, offset: int = 0, num_threads: int | None = None, dtype=None,
+             full_shape=None) -> np.ndarray:
     """Fill ``out`` with U[low, high): ``low + (high - low) * u``, u a 24-bit (float32, float16,
     bfloat16) or 53-bit (float64) uniform from Philox4x32-10.  Every value is >= low and < high
-    after rounding to out's dtype (low == high fills with low)."""
+    after rounding to out's dtype (low == high fills with low).  ``full_shape``, when given, is
+    the whole tensor ``out`` is a shard of (at ``offset``) and is only checked."""
     out, fmt = check.out_array(out, dtype)
     low, high = check.real("low", low), check.real("high", high)
     if low > high:
@@ -61,12 +63,13 @@ def uniform_(out: np.ndarray, low: float = 0.0, high: float = 1.0, *, seed: int 
     clamp_hi = fmt.below(high) if high > low else fmt.round(low)
     if clamp_lo > clamp_hi:
         raise ValueError(f"no {fmt.name} value lies in [low, high) = [{low!r}, {high!r})")
-    return _fill_out(out, fmt, UNIFORM, seed=seed, stream=stream, offset=offset, num_threads=num_threads,
+    return _fill_out(out, fmt, UNIFORM, seed=seed, stream=stream, offset=offset, full_shape=full_shape, num_threads=num_threads,
                      loc=low, scale=scale, clamp_lo=clamp_lo, clamp_hi=clamp_hi, wide=fmt.wide)
 
 
 def normal_(out: np.ndarray, mean: float = 0.0, std: float = 1.0, *, seed: int | None = None,
-            stream: int = 0, offset: int = 0, num_threads: int | None = None, dtype=None) -> np.ndarray:
+            stream: int = 0, offset: int = 0, num_threads: int | None = None, dtype=None,
+            full_shape=None) -> np.ndarray:
     """Fill ``out`` with N(mean, std²) by inversion, ``mean + std * Phi^-1(u)``, u in (0, 1) strictly
     (never inf or nan).  float64 uses Wichura's AS 241; float32/float16/bfloat16 a float32 probit
     (relative error ~2e-7) rounded correctly to the output dtype."""
@@ -79,7 +82,7 @@ def normal_(out: np.ndarray, mean: float = 0.0, std: float = 1.0, *, seed: int |
     if reach > fmt.max:
         raise ValueError(f"normal_(mean={mean}, std={std}) reaches ±{reach:.6g}, beyond {fmt.name}'s "
                          f"largest value {fmt.max:.6g}")
-    return _fill_out(out, fmt, NORMAL, seed=seed, stream=stream, offset=offset, num_threads=num_threads,
+    return _fill_out(out, fmt, NORMAL, seed=seed, stream=stream, offset=offset, full_shape=full_shape, num_threads=num_threads,
                      loc=mean, scale=std, clamp_lo=-fmt.max, clamp_hi=fmt.max, wide=fmt.wide)
 
 
@@ -90,7 +93,7 @@ def _normal_tail(x: float) -> float:
 
 def trunc_normal_(out: np.ndarray, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0, *,
                   seed: int | None = None, stream: int = 0, offset: int = 0, num_threads: int | None = None,
-                  dtype=None) -> np.ndarray:
+                  dtype=None, full_shape=None) -> np.ndarray:
     """Fill ``out`` with N(mean, std²) truncated to [a, b] (absolute bounds, as torch.nn.init).
 
     Single pass, by inversion: ``mean + std * Phi^-1(Phi(alpha) + u (Phi(beta) - Phi(alpha)))`` with
@@ -136,7 +139,7 @@ def trunc_normal_(out: np.ndarray, mean: float = 0.0, std: float = 1.0, a: float
         raise ValueError(f"trunc_normal_(mean={mean}, std={std}) reaches beyond {fmt.name}'s largest value")
     if clamp_lo > clamp_hi:
         raise ValueError(f"no {fmt.name} value lies in [a, b] = [{a!r}, {b!r}]")
-    return _fill_out(out, fmt, TRUNC, seed=seed, stream=stream, offset=offset, num_threads=num_threads,
+    return _fill_out(out, fmt, TRUNC, seed=seed, stream=stream, offset=offset, full_shape=full_shape, num_threads=num_threads,
                      loc=mean, scale=std, p_lo=p_lo, p_hi=p_hi, mass=mass, clamp_lo=clamp_lo, clamp_hi=clamp_hi,
                      wide=wide)
 

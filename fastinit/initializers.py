@@ -1,0 +1,392 @@
+"""Initialization schemes of torch.nn.init, Keras and JAX, as plain Python over the kernels.
+
+Every in-place form fills ``out`` (a numpy array; see fastinit.torch for tensors) and returns it.
+Random schemes take ``seed``, ``stream`` and ``num_threads`` like the kernels.  Every scheme takes
+``full_shape=`` (the whole tensor, used for fans and structure) and ``offset=`` (the row-major
+index of out's first element in that whole), so a worker filling a shard gets exactly its slice
+of the whole fill.  Names spelled as in torch follow torch (layout (out, in, *receptive));
+Keras/JAX names (glorot_*, he_*, lecun_*, ...) follow Keras, including its channels-last layout
+and truncated normals.
+"""
+from __future__ import annotations
+
+import inspect
+import math
+import warnings
+from typing import Sequence
+
+import numpy as np
+
+from . import _seeding
+from . import _validate as check
+from ._formats import encode
+from .fans import calculate_fans, calculate_gain
+from .kernels import normal_, philox4x32, trunc_normal_, uniform_
+
+# Std of a standard normal truncated to [-2, 2]: Keras/JAX divide by it so that a "truncated
+# normal" variance-scaling init keeps the target variance.
+TRUNCATED_NORMAL_STD = 0.87962566103423978
+
+_MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
+_DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "normal", "uniform")
+
+
+# ---------------------------------------------------------------- plumbing
+
+def _whole(out, full_shape, offset, dtype=None):
+    """Validate out and the shard description; returns (out, fmt, whole shape, offset)."""
+    out, fmt = check.out_array(out, dtype)
+    shape, off = check.shard(full_shape, offset, out.shape)
+    return out, fmt, shape, off
+
+
+def _fans_or_none(out, full_shape, offset, dtype, layout, in_axis, out_axis, batch_axis):
+    out, fmt, shape, off = _whole(out, full_shape, offset, dtype)
+    fans = calculate_fans(shape, layout, in_axis, out_axis, batch_axis)
+    if math.prod(shape) == 0:
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
+        return None
+    return fans
+
+
+def _fan(fans, mode):
+    fan_in, fan_out = fans
+    if mode == "fan_in":
+        return fan_in
+    if mode == "fan_out":
+        return fan_out
+    if mode == "fan_avg":
+        return (fan_in + fan_out) / 2.0
+    return math.sqrt(fan_in * fan_out)
+
+
+def _check_mode(mode, allowed):
+    if not isinstance(mode, str) or mode.lower() not in allowed:
+        raise ValueError(f"Mode {mode} not supported, please use one of {list(allowed)}")
+    return mode.lower()
+
+
+def _write(out, fmt, values):
+    out.reshape(-1)[...] = encode(np.asarray(values).reshape(-1), out, fmt)
+    return out
+
+
+def _derived_seed(seed: int, tag: int) -> int:
+    """An independent 64-bit seed for a scheme's auxiliary randomness (sparse_'s zero pattern)."""
+    w = philox4x32([[seed & 0xFFFFFFFF, seed >> 32, tag, 0]], [0x66617374, 0x696E6974])[0]
+    return int(w[0]) | (int(w[1]) << 32)
+
+
+# ---------------------------------------------------------------- constants and structure
+
+def constant_(out: np.ndarray, val: float, *, full_shape: Sequence[int] | None = None, offset: int = 0,
+              dtype=None) -> np.ndarray:
+    """Fill with val (rounded to out's dtype)."""
+    out, fmt, _, _ = _whole(out, full_shape, offset, dtype)
+    v = check.real("val", val, allow_inf=True)
+    if math.isfinite(v) and abs(v) > fmt.max:
+        raise ValueError(f"val={v} is outside the range of {fmt.name} (±{fmt.max:.6g})")
+    out.reshape(-1)[...] = encode(np.array([v]), out, fmt)[0]
+    return out
+
+
+def zeros_(out: np.ndarray, *, full_shape=None, offset: int = 0, dtype=None) -> np.ndarray:
+    """Fill with 0."""
+    return constant_(out, 0.0, full_shape=full_shape, offset=offset, dtype=dtype)
+
+
+def ones_(out: np.ndarray, *, full_shape=None, offset: int = 0, dtype=None) -> np.ndarray:
+    """Fill with 1."""
+    return constant_(out, 1.0, full_shape=full_shape, offset=offset, dtype=dtype)
+
+
+def _ones_at(out, fmt, flat_indices, offset, value=1.0):
+    """Zero out, then set the elements whose whole-tensor flat index is listed."""
+    vals = np.zeros(out.size)
+    idx = np.asarray(flat_indices, dtype=np.int64) - offset
+    vals[idx[(idx >= 0) & (idx < out.size)]] = value
+    return _write(out, fmt, vals)
+
+
+def eye_(out: np.ndarray, *, full_shape=None, offset: int = 0, dtype=None) -> np.ndarray:
+    """The identity matrix (2-D only), as torch.nn.init.eye_."""
+    out, fmt, shape, off = _whole(out, full_shape, offset, dtype)
+    if len(shape) != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    k = np.arange(min(shape))
+    return _ones_at(out, fmt, k * shape[1] + k, off)
+
+
+def dirac_(out: np.ndarray, groups: int = 1, *, full_shape=None, offset: int = 0, dtype=None) -> np.ndarray:
+    """Dirac delta for {3,4,5}-D conv weights (identity-preserving convolution), as torch.nn.init.dirac_:
+    out[g * (O / groups) + d, d, center...] = 1 for d < min(O / groups, I)."""
+    out, fmt, shape, off = _whole(out, full_shape, offset, dtype)
+    if len(shape) not in (3, 4, 5):
+        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    groups = check.integer("groups", groups, 1, 1 << 62)
+    if shape[0] % groups != 0:
+        raise ValueError("dim 0 must be divisible by groups")
+    per_group = shape[0] // groups
+    d = np.arange(min(per_group, shape[1]))
+    centre = tuple(s // 2 for s in shape[2:])
+    rows = (np.arange(groups)[:, None] * per_group + d[None, :]).ravel()
+    cols = np.tile(d, groups)
+    index = np.ravel_multi_index((rows, cols) + tuple(np.full_like(rows, c) for c in centre), shape) if len(rows) else []
+    return _ones_at(out, fmt, index, off)
+
+
+def identity(out: np.ndarray, gain: float = 1.0, *, full_shape=None, offset: int = 0, dtype=None) -> np.ndarray:
+    """Keras Identity(gain=1.0): gain * I, 2-D only."""
+    out, fmt, shape, off = _whole(out, full_shape, offset, dtype)
+    if len(shape) != 2:
+        raise ValueError("Identity matrix initializer can only be used for 2D matrices")
+    gain = check.real("gain", gain)
+    k = np.arange(min(shape))
+    return _ones_at(out, fmt, k * shape[1] + k, off, value=gain)
+
+
+# ---------------------------------------------------------------- fan-based schemes (torch names)
+
+def xavier_uniform_(out: np.ndarray, gain: float = 1.0, *, layout: str = "torch", in_axis=None, out_axis=None,
+                    batch_axis=(), full_shape=None, offset: int = 0, seed: int | None = None, stream: int = 0,
+                    num_threads: int | None = None, dtype=None) -> np.ndarray:
+    """U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out)).  Glorot & Bengio (2010)."""
+    fans = _fans_or_none(out, full_shape, offset, dtype, layout, in_axis, out_axis, batch_axis)
+    if fans is None:
+        return out
+    std = check.real("gain", gain) * math.sqrt(2.0 / float(fans[0] + fans[1]))
+    a = math.sqrt(3.0) * std  # torch's order of operations, so the bound matches it to the bit
+    return uniform_(out, -a, a, seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
+
+
+def xavier_normal_(out: np.ndarray, gain: float = 1.0, *, layout: str = "torch", in_axis=None, out_axis=None,
+                   batch_axis=(), full_shape=None, offset: int = 0, seed: int | None = None, stream: int = 0,
+                   num_threads: int | None = None, dtype=None) -> np.ndarray:
+    """N(0, std²), std = gain * sqrt(2 / (fan_in + fan_out)).  Glorot & Bengio (2010)."""
+    fans = _fans_or_none(out, full_shape, offset, dtype, layout, in_axis, out_axis, batch_axis)
+    if fans is None:
+        return out
+    std = check.real("gain", gain) * math.sqrt(2.0 / float(fans[0] + fans[1]))
+    return normal_(out, 0.0, std, seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
+
+
+def _kaiming_std(fans, a, mode, nonlinearity):
+    fan = _fan(fans, _check_mode(mode, ("fan_in", "fan_out")))
+    return calculate_gain(nonlinearity, a) / math.sqrt(fan)
+
+
+def kaiming_uniform_(out: np.ndarray, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", *,
+                     layout: str = "torch", in_axis=None, out_axis=None, batch_axis=(), full_shape=None,
+                     offset: int = 0, seed: int | None = None, stream: int = 0, num_threads: int | None = None,
+                     dtype=None) -> np.ndarray:
+    """U(-b, b), b = gain * sqrt(3 / fan), gain = calculate_gain(nonlinearity, a).  He et al. (2015)."""
+    fans = _fans_or_none(out, full_shape, offset, dtype, layout, in_axis, out_axis, batch_axis)
+    if fans is None:
+        return out
+    bound = math.sqrt(3.0) * _kaiming_std(fans, a, mode, nonlinearity)
+    return uniform_(out, -bound, bound, seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
+
+
+def kaiming_normal_(out: np.ndarray, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", *,
+                    layout: str = "torch", in_axis=None, out_axis=None, batch_axis=(), full_shape=None,
+                    offset: int = 0, seed: int | None = None, stream: int = 0, num_threads: int | None = None,
+                    dtype=None) -> np.ndarray:
+    """N(0, std²), std = gain / sqrt(fan), gain = calculate_gain(nonlinearity, a).  He et al. (2015)."""
+    fans = _fans_or_none(out, full_shape, offset, dtype, layout, in_axis, out_axis, batch_axis)
+    if fans is None:
+        return out
+    std = _kaiming_std(fans, a, mode, nonlinearity)
+    return normal_(out, 0.0, std, seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
+
+
+def variance_scaling_(out: np.ndarray, scale: float = 1.0, mode: str = "fan_in",
+                      distribution: str = "truncated_normal", *, layout: str = "torch", in_axis=None,
+                      out_axis=None, batch_axis=(), full_shape=None, offset: int = 0, seed: int | None = None,
+                      stream: int = 0, num_threads: int | None = None, dtype=None) -> np.ndarray:
+    """Keras/JAX VarianceScaling: s = scale / max(1, fan), fan per mode (fan_geo_avg = sqrt(in*out), JAX).
+
+    'truncated_normal': N(0, σ²) cut at ±2σ, σ = sqrt(s) / 0.8796... (so the variance is s);
+    'untruncated_normal' and 'normal' (JAX's name; Keras has no 'normal'): N(0, s);
+    'uniform': U(-sqrt(3 s), sqrt(3 s))."""
+    scale = check.real("scale", scale)
+    if not scale > 0:
+        raise ValueError(f"scale must be a positive float; got {scale}")
+    mode = _check_mode(mode, _MODES)
+    if distribution not in _DISTRIBUTIONS:
+        raise ValueError(f"distribution={distribution!r} is not supported; use one of {list(_DISTRIBUTIONS)}")
+    fans = _fans_or_none(out, full_shape, offset, dtype, layout, in_axis, out_axis, batch_axis)
+    if fans is None:
+        return out
+    s = scale / max(1.0, _fan(fans, mode))
+    rng = dict(seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
+    if distribution == "truncated_normal":
+        std = math.sqrt(s) / TRUNCATED_NORMAL_STD
+        return trunc_normal_(out, 0.0, std, -2.0 * std, 2.0 * std, **rng)
+    if distribution == "uniform":
+        limit = math.sqrt(3.0 * s)
+        return uniform_(out, -limit, limit, **rng)
+    return normal_(out, 0.0, math.sqrt(s), **rng)
+
+
+def lecun_uniform_(out: np.ndarray, *, layout: str = "torch", in_axis=None, out_axis=None, batch_axis=(),
+                   full_shape=None, offset: int = 0, seed: int | None = None, stream: int = 0,
+                   num_threads: int | None = None, dtype=None) -> np.ndarray:
+    """U(-sqrt(3 / fan_in), sqrt(3 / fan_in)).  LeCun et al., Efficient BackProp (1998)."""
+    return variance_scaling_(out, 1.0, "fan_in", "uniform", layout=layout, in_axis=in_axis, out_axis=out_axis,
+                             batch_axis=batch_axis, full_shape=full_shape, offset=offset, seed=seed, stream=stream,
+                             num_threads=num_threads, dtype=dtype)
+
+
+def lecun_normal_(out: np.ndarray, *, layout: str = "torch", in_axis=None, out_axis=None, batch_axis=(),
+                  full_shape=None, offset: int = 0, seed: int | None = None, stream: int = 0,
+                  num_threads: int | None = None, dtype=None) -> np.ndarray:
+    """Truncated normal (±2σ) with variance 1 / fan_in, as Keras lecun_normal (Klambauer et al. 2017)."""
+    return variance_scaling_(out, 1.0, "fan_in", "truncated_normal", layout=layout, in_axis=in_axis,
+                             out_axis=out_axis, batch_axis=batch_axis, full_shape=full_shape, offset=offset,
+                             seed=seed, stream=stream, num_threads=num_threads, dtype=dtype)
+
+
+# ---------------------------------------------------------------- orthogonal and sparse
+
+def orthogonal_(out: np.ndarray, gain: float = 1.0, *, layout: str = "torch", full_shape=None, offset: int = 0,
+                seed: int | None = None, stream: int = 0, num_threads: int | None = None, dtype=None) -> np.ndarray:
+    """A (semi-)orthogonal matrix times gain: QR (LAPACK, via numpy) of a float64 Gaussian matrix, Q's
+    columns multiplied by sign(diag R) so Q is Haar-distributed (Mezzadri, math-ph/0609050).
+    More than 2 dims are flattened as torch does, (shape[0], -1), or as Keras, (-1, shape[-1]),
+    with layout='keras'.  A shard computes the whole matrix (O(whole) memory) and keeps its slice."""
+    out, fmt, shape, off = _whole(out, full_shape, offset, dtype)
+    if len(shape) < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if layout not in ("torch", "keras", "jax"):
+        raise ValueError(f"layout={layout!r} is not supported; use one of ['torch', 'keras', 'jax']")
+    gain = check.real("gain", gain)
+    size = math.prod(shape)
+    if size == 0:
+        return out
+    rows = shape[0] if layout == "torch" else size // shape[-1]
+    cols = size // rows
+    gauss = normal_(np.empty((rows, cols)), seed=_seeding.resolve(seed), stream=stream, num_threads=num_threads)
+    if rows < cols:
+        gauss = gauss.T
+    q, r = np.linalg.qr(gauss)
+    q *= np.where(np.diag(r) < 0, -1.0, 1.0)
+    if rows < cols:
+        q = q.T
+    return _write(out, fmt, gain * q.reshape(-1)[off:off + out.size])
+
+
+def sparse_(out: np.ndarray, sparsity: float, std: float = 0.01, *, full_shape=None, offset: int = 0,
+            seed: int | None = None, stream: int = 0, num_threads: int | None = None, dtype=None) -> np.ndarray:
+    """N(0, std²) with ceil(sparsity * rows) entries of every column set to zero, as torch.nn.init.sparse_
+    (Martens, Deep learning via Hessian-free optimization, 2010).  The zero rows of each column are a
+    pure function of (seed, stream); a shard computes the whole mask (O(whole) memory)."""
+    out, fmt, shape, off = _whole(out, full_shape, offset, dtype)
+    if len(shape) != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    sparsity = check.real("sparsity", sparsity)
+    if not 0.0 <= sparsity <= 1.0:
+        raise ValueError(f"sparsity must be in [0, 1]; got {sparsity}")
+    seed = _seeding.resolve(seed)
+    normal_(out, 0.0, std, seed=seed, stream=stream, offset=off, num_threads=num_threads, dtype=dtype)
+    rows, cols = shape
+    num_zeros = math.ceil(sparsity * rows)
+    if num_zeros == 0 or out.size == 0:
+        return out
+    keys = uniform_(np.empty(shape), seed=_derived_seed(seed, 0x73707273), stream=stream, num_threads=num_threads)
+    zero_rows = np.argsort(keys, axis=0, kind="stable")[:num_zeros]          # per column
+    zero_flat = (zero_rows * cols + np.arange(cols)[None, :]).ravel() - off
+    zero_flat = zero_flat[(zero_flat >= 0) & (zero_flat < out.size)]
+    out.reshape(-1)[zero_flat] = encode(np.zeros(1), out, fmt)[0]
+    return out
+
+
+# ---------------------------------------------------------------- Keras / JAX names (Keras semantics)
+
+def _keras_alias(name: str, target, doc: str, **fixed):
+    """A Keras-named scheme: target with some arguments fixed and Keras' channels-last layout."""
+    sig = inspect.signature(target)
+    params = [p.replace(default="keras") if p.name == "layout" else p
+              for p in sig.parameters.values() if p.name not in fixed]
+    alias_sig = sig.replace(parameters=params)
+
+    def alias(*args, **kwargs):
+        bound = alias_sig.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return target(**bound.arguments, **fixed)
+
+    alias.__name__ = alias.__qualname__ = name
+    alias.__doc__ = doc
+    alias.__signature__ = alias_sig
+    return alias
+
+
+glorot_uniform = _keras_alias("glorot_uniform", variance_scaling_, "Keras GlorotUniform: U(±sqrt(6 / (fan_in + fan_out))).",
+                              scale=1.0, mode="fan_avg", distribution="uniform")
+glorot_normal = _keras_alias("glorot_normal", variance_scaling_, "Keras GlorotNormal: truncated normal (±2σ), variance 2 / (fan_in + fan_out).",
+                             scale=1.0, mode="fan_avg", distribution="truncated_normal")
+he_uniform = _keras_alias("he_uniform", variance_scaling_, "Keras HeUniform: U(±sqrt(6 / fan_in)).",
+                          scale=2.0, mode="fan_in", distribution="uniform")
+he_normal = _keras_alias("he_normal", variance_scaling_, "Keras HeNormal: truncated normal (±2σ), variance 2 / fan_in.",
+                         scale=2.0, mode="fan_in", distribution="truncated_normal")
+lecun_uniform = _keras_alias("lecun_uniform", lecun_uniform_, "Keras LecunUniform: U(±sqrt(3 / fan_in)).")
+lecun_normal = _keras_alias("lecun_normal", lecun_normal_, "Keras LecunNormal: truncated normal (±2σ), variance 1 / fan_in.")
+orthogonal = _keras_alias("orthogonal", orthogonal_, "Keras Orthogonal(gain=1.0), flattening to (-1, shape[-1]).")
+
+
+def truncated_normal(out: np.ndarray, mean: float = 0.0, stddev: float = 0.05, *, full_shape=None, offset: int = 0,
+                     seed: int | None = None, stream: int = 0, num_threads: int | None = None, dtype=None) -> np.ndarray:
+    """Keras TruncatedNormal(mean=0, stddev=0.05): N(mean, stddev²) cut at mean ± 2 stddev."""
+    _whole(out, full_shape, offset, dtype)
+    stddev = check.real("stddev", stddev)
+    return trunc_normal_(out, mean, stddev, mean - 2.0 * stddev, mean + 2.0 * stddev, seed=seed, stream=stream,
+                         offset=offset, num_threads=num_threads, dtype=dtype)
+
+
+def random_uniform(out: np.ndarray, minval: float = -0.05, maxval: float = 0.05, *, full_shape=None, offset: int = 0,
+                   seed: int | None = None, stream: int = 0, num_threads: int | None = None, dtype=None) -> np.ndarray:
+    """Keras RandomUniform(minval=-0.05, maxval=0.05)."""
+    _whole(out, full_shape, offset, dtype)
+    return uniform_(out, minval, maxval, seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
+
+
+def random_normal(out: np.ndarray, mean: float = 0.0, stddev: float = 0.05, *, full_shape=None, offset: int = 0,
+                  seed: int | None = None, stream: int = 0, num_threads: int | None = None, dtype=None) -> np.ndarray:
+    """Keras RandomNormal(mean=0, stddev=0.05)."""
+    _whole(out, full_shape, offset, dtype)
+    return normal_(out, mean, stddev, seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
+
+
+# ---------------------------------------------------------------- embedding presets
+
+def torch_embedding(out: np.ndarray, padding_idx: int | None = None, *, full_shape=None, offset: int = 0,
+                    seed: int | None = None, stream: int = 0, num_threads: int | None = None, dtype=None) -> np.ndarray:
+    """N(0, 1), torch.nn.Embedding.reset_parameters' default; the padding_idx row (if any) is zero."""
+    out, fmt, shape, off = _whole(out, full_shape, offset, dtype)
+    normal_(out, seed=seed, stream=stream, offset=off, num_threads=num_threads, dtype=dtype)
+    if padding_idx is not None and len(shape) == 2:
+        row = check.integer("padding_idx", padding_idx, -shape[0], shape[0]) % shape[0]
+        lo, hi = max(row * shape[1] - off, 0), min((row + 1) * shape[1] - off, out.size)
+        if lo < hi:
+            out.reshape(-1)[lo:hi] = encode(np.zeros(1), out, fmt)[0]
+    return out
+
+
+def _rows_uniform(out, full_shape, offset, seed, stream, num_threads, dtype):
+    out, fmt, shape, off = _whole(out, full_shape, offset, dtype)
+    if len(shape) != 2 or shape[0] == 0:
+        raise ValueError(f"embedding tables are 2-D (num_rows, dim) with num_rows > 0; got shape {shape}")
+    bound = math.sqrt(1.0 / shape[0])
+    return uniform_(out, -bound, bound, seed=seed, stream=stream, offset=off, num_threads=num_threads, dtype=dtype)
+
+
+def torchrec_embedding(out: np.ndarray, *, full_shape=None, offset: int = 0, seed: int | None = None, stream: int = 0,
+                       num_threads: int | None = None, dtype=None) -> np.ndarray:
+    """U(±sqrt(1 / num_embeddings)): torchrec BaseEmbeddingConfig.get_weight_init_max/min defaults
+    (torchrec/modules/embedding_configs.py), num_embeddings being the table's row count."""
+    return _rows_uniform(out, full_shape, offset, seed, stream, num_threads, dtype)
+
+
+def dlrm_embedding(out: np.ndarray, *, full_shape=None, offset: int = 0, seed: int | None = None, stream: int = 0,
+                   num_threads: int | None = None, dtype=None) -> np.ndarray:
+    """U(±sqrt(1 / num_rows)): DLRM's reference create_emb (Naumov et al. 2019, dlrm_s_pytorch.py)."""
+    return _rows_uniform(out, full_shape, offset, seed, stream, num_threads, dtype)

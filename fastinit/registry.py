@@ -1,0 +1,91 @@
+"""Schemes by name: fastinit.init, fastinit.get, fastinit.schemes."""
+from __future__ import annotations
+
+import difflib
+import inspect
+from typing import Callable, Sequence
+
+import numpy as np
+
+from . import _validate as check
+from . import initializers as S
+from .kernels import normal_, trunc_normal_, uniform_
+
+_SCHEMES: dict[str, Callable] = {
+    # torch.nn.init names (torch semantics)
+    "uniform": uniform_, "normal": normal_, "trunc_normal": trunc_normal_,
+    "constant": S.constant_, "zeros": S.zeros_, "ones": S.ones_, "eye": S.eye_, "dirac": S.dirac_,
+    "xavier_uniform": S.xavier_uniform_, "xavier_normal": S.xavier_normal_,
+    "kaiming_uniform": S.kaiming_uniform_, "kaiming_normal": S.kaiming_normal_,
+    "sparse": S.sparse_, "variance_scaling": S.variance_scaling_,
+    # Keras / JAX names (Keras semantics)
+    "glorot_uniform": S.glorot_uniform, "glorot_normal": S.glorot_normal,
+    "he_uniform": S.he_uniform, "he_normal": S.he_normal,
+    "lecun_uniform": S.lecun_uniform, "lecun_normal": S.lecun_normal,
+    "truncated_normal": S.truncated_normal, "random_uniform": S.random_uniform, "random_normal": S.random_normal,
+    "identity": S.identity, "orthogonal": S.orthogonal,
+    # embedding presets
+    "torch_embedding": S.torch_embedding, "torchrec_embedding": S.torchrec_embedding,
+    "dlrm_embedding": S.dlrm_embedding,
+}
+# the in-place spellings of torch names are accepted too ("xavier_uniform_" ...)
+_ALIASES = {f"{k}_": v for k, v in _SCHEMES.items() if not k.endswith("_") and k in {
+    "uniform", "normal", "trunc_normal", "constant", "zeros", "ones", "eye", "dirac", "xavier_uniform",
+    "xavier_normal", "kaiming_uniform", "kaiming_normal", "sparse", "variance_scaling"}}
+_ALIASES.update(lecun_uniform_=S.lecun_uniform_, lecun_normal_=S.lecun_normal_, orthogonal_=S.orthogonal_)
+
+
+def schemes() -> list[str]:
+    """Every scheme name fastinit.init and fastinit.get accept."""
+    return sorted(set(_SCHEMES) | set(_ALIASES))
+
+
+def get(name: str) -> Callable:
+    """The in-place function of a scheme, by name."""
+    if not isinstance(name, str):
+        raise TypeError(f"scheme must be a name (str); got {type(name).__name__}")
+    fn = _SCHEMES.get(name) or _ALIASES.get(name)
+    if fn is None:
+        close = difflib.get_close_matches(name, schemes(), n=3)
+        hint = f"; did you mean {' or '.join(close)}?" if close else f"; known schemes: {', '.join(schemes())}"
+        raise ValueError(f"unknown scheme {name!r}{hint}")
+    return fn
+
+
+def _check_params(name: str, fn: Callable, params: dict) -> None:
+    accepted = [p for p in inspect.signature(fn).parameters if p != "out"]
+    for key in params:
+        if key not in accepted:
+            close = difflib.get_close_matches(key, accepted, n=2)
+            hint = f"; did you mean {' or '.join(close)}?" if close else ""
+            raise ValueError(f"scheme {name!r} has no parameter {key!r}{hint} (accepted: {', '.join(accepted)})")
+
+
+def _alloc_dtype(dtype):
+    if isinstance(dtype, str) and dtype == "bfloat16":
+        try:
+            import ml_dtypes
+        except ImportError:
+            raise TypeError("dtype='bfloat16' needs ml_dtypes (pip install ml_dtypes), or pass a uint16 array "
+                            "with dtype='bfloat16'") from None
+        return np.dtype(ml_dtypes.bfloat16)
+    return np.dtype(dtype)
+
+
+def init(shape_or_array: Sequence[int] | int | np.ndarray, scheme: str, *, dtype=np.float32, seed: int | None = None,
+         **params) -> np.ndarray:
+    """Allocate an array of shape (or take an existing array) and fill it with a scheme by name:
+    ``fastinit.init((10_000_000, 128), "xavier_uniform", seed=0)``."""
+    fn = get(scheme)
+    _check_params(scheme, fn, params)
+    if isinstance(shape_or_array, np.ndarray):
+        out = shape_or_array
+    else:
+        shape = (shape_or_array,) if isinstance(shape_or_array, (int, np.integer)) else tuple(shape_or_array)
+        shape = tuple(check.integer("shape entries", s, 0, check.MAX_INDEX) for s in shape)
+        out = np.empty(shape, dtype=_alloc_dtype(dtype))
+    if "seed" in inspect.signature(fn).parameters:
+        params["seed"] = seed
+    elif seed is not None:
+        raise ValueError(f"scheme {scheme!r} is not random and takes no seed")
+    return fn(out, **params)
