@@ -250,10 +250,13 @@ def lecun_normal_(out: np.ndarray, *, layout: str = "torch", in_axis=None, out_a
 
 def orthogonal_(out: np.ndarray, gain: float = 1.0, *, layout: str = "torch", full_shape=None, offset: int = 0,
                 seed: int | None = None, stream: int = 0, num_threads: int | None = None, dtype=None) -> np.ndarray:
-    """A (semi-)orthogonal matrix times gain: QR (LAPACK, via numpy) of a float64 Gaussian matrix, Q's
-    columns multiplied by sign(diag R) so Q is Haar-distributed (Mezzadri, math-ph/0609050).
+    """A (semi-)orthogonal matrix times gain: Householder QR (LAPACK geqrf + orgqr through scipy) of a
+    Gaussian matrix, Q's columns multiplied by sign(diag R) so Q is Haar-distributed (Mezzadri,
+    math-ph/0609050).  Computed in float64 for float64 output, else in float32 (as torch does).
     More than 2 dims are flattened as torch does, (shape[0], -1), or as Keras, (-1, shape[-1]),
     with layout='keras'.  A shard computes the whole matrix (O(whole) memory) and keeps its slice."""
+    from scipy.linalg import lapack
+
     out, fmt, shape, off = _whole(out, full_shape, offset, dtype)
     if len(shape) < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
@@ -265,11 +268,21 @@ def orthogonal_(out: np.ndarray, gain: float = 1.0, *, layout: str = "torch", fu
         return out
     rows = shape[0] if layout == "torch" else size // shape[-1]
     cols = size // rows
-    gauss = normal_(np.empty((rows, cols)), seed=_seeding.resolve(seed), stream=stream, num_threads=num_threads)
-    if rows < cols:
-        gauss = gauss.T
-    q, r = np.linalg.qr(gauss)
-    q *= np.where(np.diag(r) < 0, -1.0, 1.0)
+    tall, short = max(rows, cols), min(rows, cols)
+    work = np.float64 if fmt.wide else np.float32
+    # A (short, tall) C-order Gaussian viewed as its transpose: the (tall, short) Fortran-order
+    # matrix LAPACK factors in place, without a copy.
+    gauss = normal_(np.empty((short, tall), work), seed=_seeding.resolve(seed), stream=stream,
+                    num_threads=num_threads).T
+    geqrf, orgqr = lapack.get_lapack_funcs(("geqrf", "orgqr"), (gauss,))
+    lwork = int(geqrf(gauss, lwork=-1)[2][0].real)    # workspace queries: blocked (fast) LAPACK
+    qr, tau, _, info = geqrf(gauss, lwork=lwork, overwrite_a=True)
+    signs = np.where(np.diag(qr) < 0, -1.0, 1.0).astype(work)
+    lwork = int(orgqr(qr, tau, lwork=-1)[1][0].real)
+    q, _, info2 = orgqr(qr, tau, lwork=lwork, overwrite_a=True)
+    if info != 0 or info2 != 0:
+        raise RuntimeError(f"LAPACK QR failed (geqrf info={info}, orgqr info={info2})")
+    q *= signs
     if rows < cols:
         q = q.T
     return _write(out, fmt, gain * q.reshape(-1)[off:off + out.size])

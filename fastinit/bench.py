@@ -1,0 +1,363 @@
+"""``python -m fastinit bench``: fastinit side by side with numpy, torch and the memory limit.
+
+All cases run in one process, interleaved round by round (so a noisy neighbour hurts every case
+alike), and the best of N rounds is kept.  Buffers are preallocated and touched first, except in
+the "fresh memory" rows, where every round fills a new ``np.empty`` and page faults dominate.
+The memory limit is ``ndarray.fill`` split across the same threads.  Nothing here asserts a
+speed: the numbers are for reading.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import sys
+import threading
+import time
+from typing import Callable
+
+import numpy as np
+
+import fastinit
+
+ORTHO_SHAPE = (1024, 1024)
+# torch.nn.init.trunc_normal_ at its defaults runs ~13 M values/s: it is timed once per dtype (not
+# best-of-N) so that the default run stays near a minute, and its memory measured on 16 M values.
+TORCH_TRUNC_ROUNDS = 1
+
+
+# ---------------------------------------------------------------- measuring
+
+def _rss_bytes() -> int:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0
+
+
+def peak_extra_memory(fn: Callable[[], object]) -> int:
+    """Peak RSS above the starting RSS while fn runs (sampled every 0.5 ms)."""
+    base, peak, done = _rss_bytes(), [0], threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], _rss_bytes())
+            time.sleep(0.0005)
+
+    t = threading.Thread(target=sample, daemon=True)
+    t.start()
+    try:
+        fn()
+    finally:
+        done.set()
+        t.join()
+    return max(0, max(peak[0], _rss_bytes()) - base)
+
+
+class Case:
+    def __init__(self, group: str, library: str, dtype: str, n: int, run: Callable[[], object], note: str = "",
+                 rounds: int | None = None):
+        self.group, self.library, self.dtype, self.n, self.run, self.note = group, library, dtype, n, run, note
+        self.rounds = rounds  # None: every round
+        self.best = math.inf
+        self.runs = 0
+
+    @property
+    def name(self) -> str:
+        return f"{self.library} {self.group} {self.dtype}"
+
+    def record(self) -> None:
+        if self.rounds is not None and self.runs >= self.rounds:
+            return
+        t0 = time.perf_counter()
+        self.run()
+        self.best = min(self.best, time.perf_counter() - t0)
+        self.runs += 1
+
+    @property
+    def rate(self) -> float:
+        return self.n / self.best
+
+
+def parallel_fill(buf: np.ndarray, threads: int) -> Callable[[], None]:
+    parts = np.array_split(buf.reshape(-1), threads)
+
+    def run():
+        if threads == 1:
+            buf.fill(1.0)
+            return
+        ts = [threading.Thread(target=p.fill, args=(1.0,)) for p in parts]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+    return run
+
+
+# ---------------------------------------------------------------- the cases
+
+def _torch():
+    try:
+        import torch
+        return torch
+    except ImportError:
+        return None
+
+
+def build_cases(size: int, dtype_name: str, threads: int, torch) -> tuple[list[Case], list[str]]:
+    dtype = np.dtype(dtype_name)
+    buf = np.zeros(size, dtype)                    # touched: no page faults in the timed runs
+    mat = buf.reshape(-1, 1024) if size % 1024 == 0 else buf.reshape(1, -1)
+    ortho = np.zeros(ORTHO_SHAPE, dtype)
+    rng = np.random.default_rng(0)
+    kw = dict(seed=1, num_threads=threads)
+    cases = [
+        Case("uniform_", "fastinit", dtype_name, size, lambda: fastinit.uniform_(buf, **kw)),
+        Case("normal_", "fastinit", dtype_name, size, lambda: fastinit.normal_(buf, **kw)),
+        Case("trunc_normal_", "fastinit", dtype_name, size, lambda: fastinit.trunc_normal_(buf, **kw)),
+        Case("xavier_uniform_", "fastinit", dtype_name, size, lambda: fastinit.xavier_uniform_(mat, **kw)),
+        Case("kaiming_normal_", "fastinit", dtype_name, size, lambda: fastinit.kaiming_normal_(mat, **kw)),
+        Case("orthogonal_", "fastinit", dtype_name, ortho.size, lambda: fastinit.orthogonal_(ortho, **kw),
+             note=f"{ORTHO_SHAPE[0]}x{ORTHO_SHAPE[1]}"),
+        Case("uniform_", "numpy", dtype_name, size, lambda: rng.random(out=buf, dtype=dtype)),
+        Case("normal_", "numpy", dtype_name, size, lambda: rng.standard_normal(out=buf, dtype=dtype)),
+        Case("fill", "numpy", dtype_name, size, parallel_fill(buf, threads), note=f"ndarray.fill split over {threads} threads"),
+        Case("fill 1 thread", "numpy", dtype_name, size, parallel_fill(buf, 1), note="ndarray.fill"),
+    ]
+
+    def fresh_fill():
+        fastinit.normal_(np.empty(size, dtype), **kw)
+
+    cases.append(Case("normal_ fresh", "fastinit", dtype_name, size, fresh_fill, note="new np.empty each run"))
+    skipped = []
+    if torch is None:
+        skipped.append("torch (not installed: pip install 'fastinit[bench]')")
+        return cases, skipped
+    torch.set_num_threads(threads)
+    t = torch.from_numpy(buf)
+    tm = torch.from_numpy(mat)
+    to = torch.from_numpy(ortho)
+    init = torch.nn.init
+    cases += [
+        Case("uniform_", "torch", dtype_name, size, lambda: init.uniform_(t)),
+        Case("normal_", "torch", dtype_name, size, lambda: init.normal_(t)),
+        Case("trunc_normal_", "torch", dtype_name, size, lambda: init.trunc_normal_(t),
+             note="timed once", rounds=TORCH_TRUNC_ROUNDS),
+        Case("xavier_uniform_", "torch", dtype_name, size, lambda: init.xavier_uniform_(tm)),
+        Case("kaiming_normal_", "torch", dtype_name, size, lambda: init.kaiming_normal_(tm)),
+        Case("orthogonal_", "torch", dtype_name, ortho.size, lambda: init.orthogonal_(to),
+             note=f"{ORTHO_SHAPE[0]}x{ORTHO_SHAPE[1]}"),
+    ]
+    return cases, skipped
+
+
+# ---------------------------------------------------------------- report
+
+def machine_info(torch) -> dict:
+    model, flags = platform.processor() or "unknown", []
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and model in ("", "unknown", platform.machine()):
+                    model = line.split(":", 1)[1].strip()
+                if line.startswith("flags"):
+                    flags = sorted({w for w in line.split(":", 1)[1].split() if w.startswith(("avx", "fma", "sse4"))})
+                    break
+    except OSError:
+        pass
+    return {
+        "cpu": model, "cores": os.cpu_count(), "simd_path": fastinit.simd_path(), "cpu_simd_flags": flags,
+        "openmp": fastinit.openmp_enabled(), "threads": fastinit.get_num_threads(),
+        "python": platform.python_version(), "numpy": np.__version__, "fastinit": fastinit.__version__,
+        "torch": getattr(torch, "__version__", None), "platform": platform.platform(),
+    }
+
+
+def _fmt_ratio(x):
+    return f"{x:7.2f}x" if x else "      —"
+
+
+def memory_limit(cases: list[Case], dtype: str) -> float | None:
+    """Values/s of a plain fill: the faster of ndarray.fill on one thread and split over all."""
+    rates = [c.rate for c in cases if c.library == "numpy" and c.group.startswith("fill") and c.dtype == dtype]
+    return max(rates) if rates else None
+
+
+def summarize(cases: list[Case]) -> list[dict]:
+    rows = []
+    by_key = {(c.library, c.group, c.dtype): c for c in cases}
+    for c in cases:
+        limit = memory_limit(cases, c.dtype)
+        row = {"kernel": c.group, "library": c.library, "dtype": c.dtype, "n": c.n, "seconds": c.best,
+               "msamples_per_s": c.rate / 1e6, "gb_per_s": c.rate * np.dtype(c.dtype).itemsize / 1e9,
+               "pct_of_memory_limit": 100.0 * c.rate / limit if limit else None, "note": c.note}
+        if c.library == "fastinit":
+            for peer in ("numpy", "torch"):
+                other = by_key.get((peer, c.group, c.dtype))  # (no peer runs on fresh memory)
+                row[f"vs_{peer}"] = c.rate / other.rate if other else None
+        rows.append(row)
+    return rows
+
+
+def print_table(rows: list[dict], out=sys.stdout) -> None:
+    head = f"{'kernel':<18}{'library':<10}{'dtype':<9}{'Msamples/s':>11}{'GB/s':>8}{'vs numpy':>10}{'vs torch':>10}{'% mem':>7}  note"
+    print(head, file=out)
+    print("-" * len(head), file=out)
+    for r in rows:
+        pct = f"{r['pct_of_memory_limit']:6.0f}%" if r["pct_of_memory_limit"] is not None else "      —"
+        print(f"{r['kernel']:<18}{r['library']:<10}{r['dtype']:<9}{r['msamples_per_s']:11.0f}{r['gb_per_s']:8.2f}"
+              f"{_fmt_ratio(r.get('vs_numpy')):>10}{_fmt_ratio(r.get('vs_torch')):>10}{pct}  {r['note']}", file=out)
+
+
+class Progress:
+    def __init__(self, total: int, enabled: bool):
+        self.total, self.done, self.enabled = total, 0, enabled
+
+    def step(self, label: str) -> None:
+        self.done += 1
+        if self.enabled:
+            sys.stderr.write(f"\r\033[K[{self.done}/{self.total}] {label}")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+def thread_scaling(size: int, threads: int, repeat: int, progress: Progress) -> list[dict]:
+    buf = np.zeros(size, np.float32)
+    cases = []
+    for nt in range(1, threads + 1):
+        for name, fn in (("uniform_", fastinit.uniform_), ("normal_", fastinit.normal_),
+                         ("trunc_normal_", fastinit.trunc_normal_)):
+            cases.append(Case(name, "fastinit", "float32", size, (lambda f=fn, k=nt: f(buf, seed=1, num_threads=k))))
+            cases[-1].threads = nt
+    for _ in range(repeat):
+        for c in cases:
+            progress.step(f"scaling {c.group} {c.threads} thread(s)")
+            c.record()
+    return [{"kernel": c.group, "threads": c.threads, "msamples_per_s": c.rate / 1e6} for c in cases]
+
+
+def size_sweep(max_size: int, threads: int, repeat: int, progress: Progress) -> list[dict]:
+    sizes = [s for s in (1 << 12, 1 << 16, 1 << 20, 1 << 23, 1 << 26) if s <= max_size] or [max_size]
+    out = []
+    for s in sizes:
+        buf = np.zeros(s, np.float32)
+        c = Case("normal_", "fastinit", "float32", s, lambda b=buf: fastinit.normal_(b, seed=1, num_threads=threads))
+        for _ in range(max(repeat, 3)):
+            c.record()
+        progress.step(f"size sweep {s:,}")
+        out.append({"kernel": "normal_", "n": s, "msamples_per_s": c.rate / 1e6})
+    return out
+
+
+def memory_report(size: int, threads: int, torch) -> list[dict]:
+    buf = np.full(size, 1.0, np.float32)  # touched, so its own pages are not counted
+    rows = []
+    for name, fn in (("uniform_", fastinit.uniform_), ("normal_", fastinit.normal_),
+                     ("trunc_normal_", fastinit.trunc_normal_)):
+        rows.append({"kernel": name, "library": "fastinit",
+                     "extra_peak_bytes": peak_extra_memory(lambda f=fn: f(buf, seed=1, num_threads=threads))})
+    if torch is not None:
+        t = torch.from_numpy(buf)
+        rows.append({"kernel": "trunc_normal_", "library": "torch", "n": t.numel(),
+                     "extra_peak_bytes": peak_extra_memory(lambda: torch.nn.init.trunc_normal_(t))})
+    return rows
+
+
+def plot(path: str, scaling: list[dict], sweep: list[dict]) -> str | None:
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "skipped plot: matplotlib is not installed (pip install matplotlib)"
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    for kernel in sorted({r["kernel"] for r in scaling}):
+        pts = [(r["threads"], r["msamples_per_s"]) for r in scaling if r["kernel"] == kernel]
+        a.plot(*zip(*pts), marker="o", label=kernel)
+    a.set(xlabel="threads", ylabel="Msamples/s", title="fastinit float32: thread scaling")
+    a.set_xticks(sorted({r["threads"] for r in scaling}))
+    a.legend()
+    b.semilogx([r["n"] for r in sweep], [r["msamples_per_s"] for r in sweep], marker="o", label="normal_")
+    b.set(xlabel="elements", ylabel="Msamples/s", title="fastinit float32 normal_: size")
+    b.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return None
+
+
+def run(argv: list[str] | None = None) -> dict:
+    p = argparse.ArgumentParser(prog="python -m fastinit bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="a ~20 s run on smaller buffers")
+    p.add_argument("--size", type=int, help="elements per buffer (default 64Mi; --quick 4Mi)")
+    p.add_argument("--dtype", default=None, help="comma-separated: float32,float64 (default both; --quick float32)")
+    p.add_argument("--threads", type=int, default=None, help="threads for every library (default: all cores)")
+    p.add_argument("--repeat", type=int, default=None, help="rounds; the best is kept (default 3; --quick 2)")
+    p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    p.add_argument("--plot", metavar="PATH", help="also write a PNG of thread scaling and size (needs matplotlib)")
+    p.add_argument("--no-progress", action="store_true", help="no progress line")
+    a = p.parse_args(argv)
+    size = a.size or ((1 << 22) if a.quick else (1 << 26))
+    repeat = a.repeat or (2 if a.quick else 3)
+    dtypes = (a.dtype or ("float32" if a.quick else "float32,float64")).split(",")
+    threads = a.threads or fastinit.get_num_threads()
+    if size < 1 or repeat < 1 or threads < 1:
+        p.error("--size, --repeat and --threads must be positive")
+    for d in dtypes:
+        if d not in ("float32", "float64"):
+            p.error(f"--dtype {d!r}: choose from float32, float64")
+    torch = _torch()
+    cases, skipped = [], []
+    for d in dtypes:
+        c, s = build_cases(size, d, threads, torch)
+        cases += c
+        skipped = s
+    total = repeat * len(cases) + repeat * 3 * threads + 5
+    progress = Progress(total, enabled=not a.no_progress and sys.stderr.isatty())
+    t0 = time.perf_counter()
+    for _ in range(repeat):        # interleaved: every case once per round
+        for c in cases:
+            progress.step(c.name)
+            c.record()
+    scaling = thread_scaling(min(size, 1 << 24), threads, repeat, progress)
+    sweep = size_sweep(size, threads, repeat, progress)
+    memory = memory_report(min(size, 1 << 24), threads, torch)
+    progress.step("extra peak memory")
+    progress.close()
+    rows = summarize(cases)
+    result = {"command": "python -m fastinit bench " + " ".join(argv if argv is not None else sys.argv[2:]),
+              "date": time.strftime("%Y-%m-%d"), "machine": machine_info(torch),
+              "config": {"size": size, "dtypes": dtypes, "threads": threads, "repeat": repeat, "quick": a.quick},
+              "results": rows, "thread_scaling": scaling, "size_sweep": sweep, "memory": memory,
+              "skipped": skipped, "elapsed_s": time.perf_counter() - t0}
+    m = result["machine"]
+    print(f"fastinit {m['fastinit']} bench: {m['cpu']}, {m['cores']} cores, SIMD {m['simd_path']}, "
+          f"OpenMP {'on' if m['openmp'] else 'off'}, {threads} threads, {size:,} elements, best of {repeat}")
+    print_table(rows)
+    print("(% mem: share of a plain fill's values/s, the faster of ndarray.fill on 1 and on all threads)")
+    print("\nthread scaling (float32, Msamples/s):")
+    for kernel in ("uniform_", "normal_", "trunc_normal_"):
+        pts = [r for r in scaling if r["kernel"] == kernel]
+        line = "  ".join(f"{r['threads']}t {r['msamples_per_s']:.0f}" for r in pts)
+        print(f"  {kernel:<15}{line}  (x{pts[-1]['msamples_per_s'] / pts[0]['msamples_per_s']:.2f})")
+    print("extra peak memory during a fill:")
+    for r in memory:
+        n = f" on {r['n']:,} values" if "n" in r else ""
+        print(f"  {r['library']:<9}{r['kernel']:<15}{r['extra_peak_bytes'] / 2**20:8.1f} MiB{n}")
+    for s in skipped:
+        print(f"skipped: {s}")
+    if a.plot:
+        msg = plot(a.plot, scaling, sweep)
+        print(msg or f"plot written to {a.plot}")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(result, f, indent=2)
+        print(f"results written to {a.json}")
+    print(f"({result['elapsed_s']:.0f} s)")
+    return result
