@@ -21,23 +21,35 @@ static inline void mulhilo16(__m512i x, __m512i m, __m512i *hi, __m512i *lo) {
     *lo = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
 }
 
-static inline void philox16(const fi_params *p, uint64_t g, __m512i x[4]) {
-    uint64_t b = 16 * g;
-    __m512i c0 = _mm512_add_epi32(I32((uint32_t)b), _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
-    __m512i c1 = I32((uint32_t)(b >> 32)), c2 = I32(p->stream[0]), c3 = I32(p->stream[1]);
+/* Philox for NG consecutive groups at once: NG independent multiply chains keep the
+ * multiplier busy (one chain alone is latency-bound).  Lane l of group g is block 16g + l. */
+#define NG 2
+static inline void philox16xN(const fi_params *p, uint64_t g, int ng, __m512i x[NG][4]) {
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const __m512i m0 = I32(FI_PHILOX_M0), m1 = I32(FI_PHILOX_M1);
+    __m512i c0[NG], c1[NG], c2[NG], c3[NG];
+    for (int j = 0; j < NG; j++) {
+        uint64_t b = 16 * (g + (uint64_t)(j < ng ? j : 0));
+        c0[j] = _mm512_add_epi32(I32((uint32_t)b), lane);
+        c1[j] = I32((uint32_t)(b >> 32));
+        c2[j] = I32(p->stream[0]);
+        c3[j] = I32(p->stream[1]);
+    }
     uint32_t k0 = p->key[0], k1 = p->key[1];
     for (int round = 0; round < 10; round++) {
-        __m512i hi0, lo0, hi1, lo1;
-        mulhilo16(c0, m0, &hi0, &lo0);
-        mulhilo16(c2, m1, &hi1, &lo1);
-        c0 = _mm512_xor_si512(_mm512_xor_si512(hi1, c1), I32(k0));
-        c2 = _mm512_xor_si512(_mm512_xor_si512(hi0, c3), I32(k1));
-        c1 = lo1;
-        c3 = lo0;
+        const __m512i kk0 = I32(k0), kk1 = I32(k1);
+        for (int j = 0; j < NG; j++) {
+            __m512i hi0, lo0, hi1, lo1;
+            mulhilo16(c0[j], m0, &hi0, &lo0);
+            mulhilo16(c2[j], m1, &hi1, &lo1);
+            c0[j] = _mm512_xor_si512(_mm512_xor_si512(hi1, c1[j]), kk0);
+            c2[j] = _mm512_xor_si512(_mm512_xor_si512(hi0, c3[j]), kk1);
+            c1[j] = lo1;
+            c3[j] = lo0;
+        }
         k0 += FI_PHILOX_W0; k1 += FI_PHILOX_W1;
     }
-    x[0] = c0; x[1] = c1; x[2] = c2; x[3] = c3;
+    for (int j = 0; j < NG; j++) { x[j][0] = c0[j]; x[j][1] = c1[j]; x[j][2] = c2[j]; x[j][3] = c3[j]; }
 }
 
 /* ---------------- float32 math (16 lanes) ---------------- */
@@ -279,27 +291,32 @@ static inline void store16(int dtype, void *dst, __m512 x) {
     }
 }
 
-void fi_groups_avx512(const fi_params *p, uint64_t g0, int64_t ngroups, void *dst) {
-    for (int64_t gi = 0; gi < ngroups; gi++) {
-        __m512i x[4];
-        philox16(p, g0 + (uint64_t)gi, x);
-        if (p->dtype == FI_F64) {
-            double *o = (double *)dst + 32 * gi;
-            for (int h = 0; h < 2; h++) {         /* words (2h, 2h+1) -> elements 16h .. 16h+15 */
-                for (int half = 0; half < 2; half++) {
-                    __m256i lo = half ? _mm512_extracti64x4_epi64(x[2 * h], 1) : _mm512_castsi512_si256(x[2 * h]);
-                    __m256i hi = half ? _mm512_extracti64x4_epi64(x[2 * h + 1], 1) : _mm512_castsi512_si256(x[2 * h + 1]);
-                    __m512i k = _mm512_or_si512(_mm512_cvtepu32_epi64(lo), _mm512_slli_epi64(_mm512_cvtepu32_epi64(hi), 32));
-                    _mm512_storeu_pd(o + 16 * h + 8 * half, wide8(p, k));
-                }
+static inline void store_group(const fi_params *p, __m512i x[4], void *dst) {
+    if (p->dtype == FI_F64) {
+        double *o = (double *)dst;
+        for (int h = 0; h < 2; h++) {         /* words (2h, 2h+1) -> elements 16h .. 16h+15 */
+            for (int half = 0; half < 2; half++) {
+                __m256i lo = half ? _mm512_extracti64x4_epi64(x[2 * h], 1) : _mm512_castsi512_si256(x[2 * h]);
+                __m256i hi = half ? _mm512_extracti64x4_epi64(x[2 * h + 1], 1) : _mm512_castsi512_si256(x[2 * h + 1]);
+                __m512i k = _mm512_or_si512(_mm512_cvtepu32_epi64(lo), _mm512_slli_epi64(_mm512_cvtepu32_epi64(hi), 32));
+                _mm512_storeu_pd(o + 16 * h + 8 * half, wide8(p, k));
             }
-            continue;
         }
-        int isz = p->dtype == FI_F32 ? 4 : 2;
-        char *o = (char *)dst + (size_t)64 * isz * gi;
-        __m512 v[4];
-        narrow16x4(p, x, v);
-        for (int w = 0; w < 4; w++) store16(p->dtype, o + (size_t)16 * isz * w, v[w]);
+        return;
+    }
+    int isz = p->dtype == FI_F32 ? 4 : 2;
+    __m512 v[4];
+    narrow16x4(p, x, v);
+    for (int w = 0; w < 4; w++) store16(p->dtype, (char *)dst + (size_t)16 * isz * w, v[w]);
+}
+
+void fi_groups_avx512(const fi_params *p, uint64_t g0, int64_t ngroups, void *dst) {
+    const size_t group_bytes = p->dtype == FI_F64 ? 32 * 8 : 64 * (p->dtype == FI_F32 ? 4 : 2);
+    for (int64_t gi = 0; gi < ngroups; gi += NG) {
+        int ng = ngroups - gi < NG ? (int)(ngroups - gi) : NG;
+        __m512i x[NG][4];
+        philox16xN(p, g0 + (uint64_t)gi, ng, x);
+        for (int j = 0; j < ng; j++) store_group(p, x[j], (char *)dst + group_bytes * (size_t)(gi + j));
     }
 }
 #endif
