@@ -17,6 +17,7 @@ __all__ = [
 ]
 
 from .fans import calculate_fans, calculate_gain
+from .npy import init_npy
 from .registry import get, init, schemes
 from .initializers import (constant_, dirac_, dlrm_embedding, eye_, glorot_normal, glorot_uniform, he_normal, he_uniform,
                       identity, kaiming_normal_, kaiming_uniform_, lecun_normal, lecun_normal_, lecun_uniform,
@@ -25,7 +26,7 @@ from .initializers import (constant_, dirac_, dlrm_embedding, eye_, glorot_norma
                       xavier_uniform_, zeros_)
 
 __all__ += [
-    "calculate_fans", "calculate_gain", "init", "get", "schemes",
+    "calculate_fans", "calculate_gain", "init", "get", "schemes", "init_npy",
     "constant_", "zeros_", "ones_", "eye_", "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
     "kaiming_normal_", "lecun_uniform_", "lecun_normal_", "variance_scaling_", "orthogonal_", "sparse_",
     "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform", "lecun_normal",
