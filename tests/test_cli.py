@@ -122,3 +122,10 @@ def test_bench_reports_missing_peers_as_skipped(tmp_path, monkeypatch, capsys):
 def test_bench_rejects_bad_options(tmp_path):
     r = run(["bench", "--dtype", "int8"], tmp_path)
     assert r.returncode == 2 and "--dtype 'int8'" in r.stderr
+
+
+@pytest.mark.skipif(os.access("/sys", os.W_OK) and not os.path.ismount("/sys"), reason="needs a read-only /sys")
+def test_init_unwritable_directory(tmp_path):
+    r = run(["init", "--shape", "10,10", "--scheme", "normal", "--out", "/sys/fastinit-test.npy"], tmp_path)
+    assert r.returncode == 2 and "cannot write in /sys" in r.stderr
+    assert not os.path.exists("/sys/fastinit-test.npy")
