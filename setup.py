@@ -2,8 +2,8 @@
 
 OpenMP is used when a compile-and-run probe with -fopenmp succeeds; otherwise the extension is
 built serially (fastinit.openmp_enabled() then reports False).  Set FASTINIT_NO_OPENMP=1 to force
-a serial build.  The AVX-512 path is compiled with gcc's target pragma and chosen at run time, so
-a wheel built here also runs (on the portable path) on CPUs without AVX-512.
+a serial build.  The AVX-512 and AVX2 paths are compiled with gcc's target pragma and chosen at run time, so
+a wheel built here also runs on CPUs without AVX-512 (AVX2 path) or without AVX2 (portable path).
 """
 import os
 import subprocess
@@ -62,7 +62,8 @@ def extensions():
 
     ext = Extension(
         "fastinit._fill",
-        sources=["fastinit/_fill.pyx", "fastinit/_src/fi_kernels.c", "fastinit/_src/fi_kernels_avx512.c"],
+        sources=["fastinit/_fill.pyx", "fastinit/_src/fi_kernels.c", "fastinit/_src/fi_kernels_avx512.c",
+                 "fastinit/_src/fi_kernels_avx2.c"],
         include_dirs=["fastinit/_src"],
         depends=["fastinit/_src/fi_kernels.h", "fastinit/_src/fi_openmp.h", "fastinit/_kernels.pxd"],
     )

@@ -17,7 +17,6 @@ from fastinit._kernels cimport (fi_params, fi_fill, fi_philox4x32_10, fi_path_av
 CHUNK = 1 << 16
 BATCH_CHUNKS = 64
 
-PATH_NAMES = {0: "scalar", 1: "avx512"}
 
 
 def openmp_enabled():

@@ -8,7 +8,7 @@ import threading
 from . import _fill
 from ._validate import integer
 
-_PATHS = {"scalar": 0, "avx512": 1}
+_PATHS = {"scalar": 0, "avx512": 1, "avx2": 2}
 _lock = threading.Lock()
 _num_threads: int | None = None  # None: OpenMP's default (OMP_NUM_THREADS, else all cores)
 
@@ -34,7 +34,7 @@ def _initial_path() -> int:
     if want in ("", "auto"):
         return _fill.best_path()
     if want not in _PATHS:
-        raise ImportError(f"FASTINIT_SIMD={want!r}; accepted: auto, scalar, avx512")
+        raise ImportError(f"FASTINIT_SIMD={want!r}; accepted: auto, scalar, avx2, avx512")
     if not _fill.path_available(_PATHS[want]):
         raise ImportError(f"FASTINIT_SIMD={want!r} but this CPU or build cannot run it")
     return _PATHS[want]
@@ -44,7 +44,7 @@ _path = _initial_path()
 
 
 def simd_path() -> str:
-    """The kernel path fills use: 'avx512' or the portable 'scalar' reference."""
+    """The kernel path fills use: 'avx512', 'avx2' or the portable 'scalar' reference."""
     return {v: k for k, v in _PATHS.items()}[_path]
 
 
@@ -53,7 +53,7 @@ def available_simd_paths() -> list[str]:
 
 
 def set_simd_path(name: str) -> None:
-    """Choose the kernel path ('auto', 'scalar', 'avx512'); values are identical on every path."""
+    """Choose the kernel path ('auto', 'scalar', 'avx2', 'avx512'); values are identical on every path."""
     global _path
     if name == "auto":
         code = _fill.best_path()

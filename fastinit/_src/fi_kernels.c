@@ -262,28 +262,33 @@ typedef void (*groups_fn)(const fi_params *, uint64_t, int64_t, void *);
 
 #if defined(__x86_64__) && defined(__GNUC__)
 void fi_groups_avx512(const fi_params *p, uint64_t g0, int64_t ngroups, void *dst);
-#define FI_HAVE_AVX512 1
+void fi_groups_avx2(const fi_params *p, uint64_t g0, int64_t ngroups, void *dst);
+#define FI_HAVE_X86_SIMD 1
 #endif
 
 int fi_path_available(int path) {
     if (path == FI_PATH_SCALAR) return 1;
-#ifdef FI_HAVE_AVX512
-    if (path == FI_PATH_AVX512) {
-        __builtin_cpu_init();
+#ifdef FI_HAVE_X86_SIMD
+    __builtin_cpu_init();
+    if (path == FI_PATH_AVX512)
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
                __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-    }
+    if (path == FI_PATH_AVX2)
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
 #endif
     return 0;
 }
 
 int fi_best_path(void) {
-    return fi_path_available(FI_PATH_AVX512) ? FI_PATH_AVX512 : FI_PATH_SCALAR;
+    if (fi_path_available(FI_PATH_AVX512)) return FI_PATH_AVX512;
+    if (fi_path_available(FI_PATH_AVX2)) return FI_PATH_AVX2;
+    return FI_PATH_SCALAR;
 }
 
 static groups_fn groups_for(int path) {
-#ifdef FI_HAVE_AVX512
+#ifdef FI_HAVE_X86_SIMD
     if (path == FI_PATH_AVX512) return fi_groups_avx512;
+    if (path == FI_PATH_AVX2) return fi_groups_avx2;
 #endif
     (void)path;
     return groups_scalar;
