@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import ndtr
+from scipy.special import ndtr, ndtri
 
 from . import _fill, _runtime, _seeding
 from . import _validate as check
@@ -37,8 +37,7 @@ def _fill_out(out, fmt: Format, dist: int, *, seed, stream, offset, full_shape, 
 
 
 def _in_range(fmt: Format, **values: float) -> None:
-    limit = FLOAT32.max if not fmt.wide else fmt.max
-    limit = min(limit, fmt.max)
+    limit = fmt.max if fmt.wide else min(FLOAT32.max, fmt.max)  # narrow formats compute in float32
     for name, v in values.items():
         if abs(v) > limit:
             raise ValueError(f"{name}={v} is outside the range of {fmt.name} (±{limit:.6g})")
@@ -128,15 +127,15 @@ def trunc_normal_(out: np.ndarray, mean: float = 0.0, std: float = 1.0, a: float
         # float32 inversion needs the tail probabilities in float32 range and enough float32
         # resolution across the interval; otherwise compute this fill in float64.
         wide = t_min < _TINY_NARROW or mass < _TINY_NARROW or mass < t_max / 64
-    zmax = _ZMAX[fmt.wide] if not math.isfinite(alpha) or not math.isfinite(beta) else 0.0
-    lowest = a if math.isfinite(alpha) else mean - zmax * std
-    highest = b if math.isfinite(beta) else mean + zmax * std
-    if lowest > fmt.max or highest < -fmt.max:
-        raise ValueError(f"no {fmt.name} value lies in [a, b] = [{a}, {b}]")
-    clamp_lo = -fmt.max if lowest <= -fmt.max else fmt.at_least(lowest)
-    clamp_hi = fmt.max if highest >= fmt.max else fmt.at_most(highest)
-    if not math.isfinite(alpha) and mean - zmax * std < -fmt.max or not math.isfinite(beta) and mean + zmax * std > fmt.max:
-        raise ValueError(f"trunc_normal_(mean={mean}, std={std}) reaches beyond {fmt.name}'s largest value")
+    # The extreme values the draws can reach (u from u_min to 1 - u_min), for the overflow check;
+    # finite bounds are then enforced by clamping to the representable values inside [a, b].
+    reach_lo = mean + std * float(ndtri(p_lo + u_min * mass)) if p_lo <= 0.5 else a
+    reach_hi = mean - std * float(ndtri(p_hi + u_min * mass)) if p_hi <= 0.5 else b
+    if max(a, reach_lo) < -fmt.max or min(b, reach_hi) > fmt.max:
+        raise ValueError(f"trunc_normal_(mean={mean}, std={std}, a={a}, b={b}) reaches beyond {fmt.name}'s "
+                         f"largest value {fmt.max:.6g}")
+    clamp_lo = -fmt.max if a <= -fmt.max else fmt.at_least(a)
+    clamp_hi = fmt.max if b >= fmt.max else fmt.at_most(b)
     if clamp_lo > clamp_hi:
         raise ValueError(f"no {fmt.name} value lies in [a, b] = [{a!r}, {b!r}]")
     return _fill_out(out, fmt, TRUNC, seed=seed, stream=stream, offset=offset, full_shape=full_shape, num_threads=num_threads,

@@ -39,6 +39,8 @@ def test_normal_ks(dtype, mean, std):
     (0.0, 1.0, 8.0, 9.0),         # far tail
     (1.0, 2.0, 0.5, 0.5001),      # very narrow
     (0.0, 1.0, -np.inf, 0.5),     # half-infinite
+    (0.0, 1.0, -np.inf, -20.0),   # half-infinite, far tail
+    (1.0, 0.5, 9.0, np.inf),
     (0.0, 1.0, 12.0, 13.0),       # beyond the float32 probit: float64 fallback
 ])
 def test_trunc_normal_ks_and_bounds(dtype, mean, std, a, b):

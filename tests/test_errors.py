@@ -26,6 +26,8 @@ CASES = [
     (lambda o: fastinit.trunc_normal_(o, 0.0, 0.0), ValueError, "std must be > 0"),
     (lambda o: fastinit.trunc_normal_(o, 0.0, 1.0, np.nan, 1.0), ValueError, "a must be a number or ±inf"),
     (lambda o: fastinit.trunc_normal_(o, 0.0, 1.0, 40.0, 41.0), ValueError, "too far in the tail"),
+    (lambda o: fastinit.trunc_normal_(o, 0.0, 1.0, -np.inf, -40.0), ValueError, "too far in the tail"),
+    (lambda o: fastinit.trunc_normal_(o, 0.0, 1e38, 0.0, np.inf), ValueError, "reaches beyond float32"),
     (lambda o: fastinit.uniform_(o, seed=-1), ValueError, r"seed must be an integer in \[0, 18446744073709551616\)"),
     (lambda o: fastinit.uniform_(o, seed=2**64), ValueError, "seed must be an integer"),
     (lambda o: fastinit.uniform_(o, seed=1.5), TypeError, "seed must be an integer"),
