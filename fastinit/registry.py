@@ -72,18 +72,22 @@ def _alloc_dtype(dtype):
     return np.dtype(dtype)
 
 
-def init(shape_or_array: Sequence[int] | int | np.ndarray, scheme: str, *, dtype=np.float32, seed: int | None = None,
+def init(shape_or_array: Sequence[int] | int | np.ndarray, scheme: str, *, dtype=None, seed: int | None = None,
          **params) -> np.ndarray:
-    """Allocate an array of shape (or take an existing array) and fill it with a scheme by name:
+    """Allocate an array of shape (dtype float32 unless given; "bfloat16" needs ml_dtypes) or take an
+    existing array, and fill it with a scheme by name:
     ``fastinit.init((10_000_000, 128), "xavier_uniform", seed=0)``."""
     fn = get(scheme)
     _check_params(scheme, fn, params)
     if isinstance(shape_or_array, np.ndarray):
         out = shape_or_array
+        if dtype is not None and _alloc_dtype(dtype) != out.dtype:
+            raise ValueError(f"dtype={dtype!r} does not match the array's dtype {out.dtype}; "
+                             "dtype= is for allocating by shape")
     else:
         shape = (shape_or_array,) if isinstance(shape_or_array, (int, np.integer)) else tuple(shape_or_array)
         shape = tuple(check.integer("shape entries", s, 0, check.MAX_INDEX) for s in shape)
-        out = np.empty(shape, dtype=_alloc_dtype(dtype))
+        out = np.empty(shape, dtype=_alloc_dtype(np.float32 if dtype is None else dtype))
     if "seed" in inspect.signature(fn).parameters:
         params["seed"] = seed
     elif seed is not None:

@@ -334,3 +334,5 @@ def test_registry_errors():
         fastinit.get(3)
     with pytest.raises(ValueError, match="shape entries must be an integer"):
         fastinit.init((3, -1), "normal")
+    with pytest.raises(ValueError, match="does not match the array's dtype float32"):
+        fastinit.init(np.empty(3, np.float32), "normal", dtype=np.float64)
