@@ -147,6 +147,10 @@ def identity(out: np.ndarray, gain: float = 1.0, *, full_shape=None, offset: int
 
 # ---------------------------------------------------------------- fan-based schemes (torch names)
 
+def _xavier_std(fans, gain):
+    return check.real("gain", gain) * math.sqrt(2.0 / float(fans[0] + fans[1]))
+
+
 def xavier_uniform_(out: np.ndarray, gain: float = 1.0, *, layout: str = "torch", in_axis=None, out_axis=None,
                     batch_axis=(), full_shape=None, offset: int = 0, seed: int | None = None, stream: int = 0,
                     num_threads: int | None = None, dtype=None) -> np.ndarray:
@@ -154,8 +158,7 @@ def xavier_uniform_(out: np.ndarray, gain: float = 1.0, *, layout: str = "torch"
     fans = _fans_or_none(out, full_shape, offset, dtype, layout, in_axis, out_axis, batch_axis)
     if fans is None:
         return out
-    std = check.real("gain", gain) * math.sqrt(2.0 / float(fans[0] + fans[1]))
-    a = math.sqrt(3.0) * std  # torch's order of operations, so the bound matches it to the bit
+    a = math.sqrt(3.0) * _xavier_std(fans, gain)  # torch's order of operations: the bound matches to the bit
     return uniform_(out, -a, a, seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
 
 
@@ -166,8 +169,7 @@ def xavier_normal_(out: np.ndarray, gain: float = 1.0, *, layout: str = "torch",
     fans = _fans_or_none(out, full_shape, offset, dtype, layout, in_axis, out_axis, batch_axis)
     if fans is None:
         return out
-    std = check.real("gain", gain) * math.sqrt(2.0 / float(fans[0] + fans[1]))
-    return normal_(out, 0.0, std, seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
+    return normal_(out, 0.0, _xavier_std(fans, gain), seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
 
 
 def _kaiming_std(fans, a, mode, nonlinearity):
