@@ -18,7 +18,7 @@ static inline void mulhilo16(__m512i x, __m512i m, __m512i *hi, __m512i *lo) {
     __m512i even = _mm512_mul_epu32(x, m);                        /* lanes 0,2,..: 64-bit products */
     __m512i odd = _mm512_mul_epu32(_mm512_srli_epi64(x, 32), m);  /* lanes 1,3,.. */
     *hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 32), odd);
-    *lo = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
+    *lo = _mm512_mullo_epi32(x, m);
 }
 
 /* Philox for NG consecutive groups at once: NG independent multiply chains keep the
