@@ -218,6 +218,45 @@ static inline __m512d probit_upper8(__m512d t, __m512d q) {
     return _mm512_div_pd(num, den);
 }
 
+/* The float64 path, like the float32 one, works on the 4 vectors of a group at once. */
+static inline void horner8x4(const double *c, int n, const __m512d x[4], __m512d acc[4]) {
+    V4 acc[j] = D(c[n - 1]);
+    for (int k = n - 2; k >= 0; k--) {
+        const __m512d ck = D(c[k]);
+        V4 acc[j] = _mm512_add_pd(_mm512_mul_pd(acc[j], x[j]), ck);
+    }
+}
+
+static inline void probit_upper8x4(const __m512d t[4], const __m512d q[4], __m512d z[4]) {
+    __m512d r[4], num[4], den[4];
+    __mmask8 tail[4], any_tail = 0;
+    V4 r[j] = _mm512_sub_pd(D(0.180625), _mm512_mul_pd(q[j], q[j]));
+    horner8x4(FI_AS241_A, 8, r, num);
+    horner8x4(FI_AS241_B, 8, r, den);
+    V4 {
+        num[j] = _mm512_mul_pd(q[j], num[j]);
+        tail[j] = _mm512_cmp_pd_mask(q[j], D(0.425), _CMP_GT_OQ);
+        any_tail |= tail[j];
+    }
+    if (any_tail) {
+        __m512d rt[4], rr[4], tn[4], td[4];
+        V4 { rt[j] = _mm512_sqrt_pd(neg8(log8(t[j]))); rr[j] = _mm512_sub_pd(rt[j], D(1.6)); }
+        horner8x4(FI_AS241_C, 8, rr, tn);
+        horner8x4(FI_AS241_D, 8, rr, td);
+        V4 {
+            __mmask8 far = _mm512_cmp_pd_mask(rt[j], D(5.0), _CMP_GT_OQ) & tail[j];
+            if (far) {
+                __m512d rf = _mm512_sub_pd(rt[j], D(5.0));
+                tn[j] = _mm512_mask_blend_pd(far, tn[j], horner8(FI_AS241_E, 8, rf));
+                td[j] = _mm512_mask_blend_pd(far, td[j], horner8(FI_AS241_F, 8, rf));
+            }
+            num[j] = _mm512_mask_blend_pd(tail[j], num[j], tn[j]);
+            den[j] = _mm512_mask_blend_pd(tail[j], den[j], td[j]);
+        }
+    }
+    V4 z[j] = _mm512_div_pd(num[j], den[j]);
+}
+
 static inline __m512d affine8(const fi_params *p, __m512d z) {
     return _mm512_add_pd(D(p->loc), _mm512_mul_pd(z, D(p->scale)));
 }
@@ -232,28 +271,38 @@ static inline __m512d trunc8_uv(const fi_params *p, __m512d u, __m512d v) {
     return affine8(p, z);
 }
 
-/* 64-bit words (float64 output) */
-static inline __m512d wide8(const fi_params *p, __m512i k) {
-    __m512d x;
+/* 64-bit words (float64 output), the 4 vectors of a group at once */
+static inline void wide8x4(const fi_params *p, const __m512i k[4], __m512d x[4]) {
     if (p->dist == FI_UNIFORM) {
-        x = affine8(p, _mm512_mul_pd(_mm512_cvtepi64_pd(_mm512_srli_epi64(k, 11)), D(0x1p-53)));
-    } else if (p->dist == FI_NORMAL) {
-        __m512i sign = _mm512_srai_epi64(k, 63);
-        __m512i a = _mm512_and_si512(_mm512_xor_si512(k, sign), I64(0x7fffffffffffffffll));
-        __m512d t = _mm512_mul_pd(_mm512_add_pd(_mm512_cvtepi64_pd(a), D(0.5)), D(0x1p-64));
-        __m512d q = _mm512_mul_pd(_mm512_add_pd(_mm512_cvtepi64_pd(_mm512_sub_epi64(I64(0x7fffffffffffffffll), a)), D(0.5)), D(0x1p-64));
-        __m512d z = probit_upper8(t, q);
-        __mmask8 lower = _mm512_cmpeq_epi64_mask(sign, _mm512_setzero_si512());
-        x = affine8(p, _mm512_mask_blend_pd(lower, z, neg8(z)));
+        V4 x[j] = affine8(p, _mm512_mul_pd(_mm512_cvtepi64_pd(_mm512_srli_epi64(k[j], 11)), D(0x1p-53)));
     } else {
-        __m512i nk = _mm512_xor_si512(k, I64(-1));
-        __m512d u = _mm512_mul_pd(_mm512_add_pd(_mm512_cvtepi64_pd(_mm512_srli_epi64(k, 11)), D(0.5)), D(0x1p-53));
-        __m512d v = _mm512_mul_pd(_mm512_add_pd(_mm512_cvtepi64_pd(_mm512_srli_epi64(nk, 11)), D(0.5)), D(0x1p-53));
-        x = trunc8_uv(p, u, v);
+        __m512d t[4], q[4], z[4];
+        __mmask8 neg[4];
+        V4 {
+            if (p->dist == FI_NORMAL) {
+                __m512i sign = _mm512_srai_epi64(k[j], 63);
+                __m512i a = _mm512_and_si512(_mm512_xor_si512(k[j], sign), I64(0x7fffffffffffffffll));
+                t[j] = _mm512_mul_pd(_mm512_add_pd(_mm512_cvtepi64_pd(a), D(0.5)), D(0x1p-64));
+                q[j] = _mm512_mul_pd(_mm512_add_pd(_mm512_cvtepi64_pd(_mm512_sub_epi64(I64(0x7fffffffffffffffll), a)), D(0.5)), D(0x1p-64));
+                neg[j] = _mm512_cmpeq_epi64_mask(sign, _mm512_setzero_si512());
+            } else {
+                __m512i nk = _mm512_xor_si512(k[j], I64(-1));
+                __m512d u = _mm512_mul_pd(_mm512_add_pd(_mm512_cvtepi64_pd(_mm512_srli_epi64(k[j], 11)), D(0.5)), D(0x1p-53));
+                __m512d v = _mm512_mul_pd(_mm512_add_pd(_mm512_cvtepi64_pd(_mm512_srli_epi64(nk, 11)), D(0.5)), D(0x1p-53));
+                __m512d lo = _mm512_add_pd(D(p->p_lo), _mm512_mul_pd(u, D(p->mass)));
+                __m512d hi = _mm512_add_pd(D(p->p_hi), _mm512_mul_pd(v, D(p->mass)));
+                neg[j] = _mm512_cmp_pd_mask(lo, hi, _CMP_LE_OQ);
+                t[j] = _mm512_mask_blend_pd(neg[j], hi, lo);
+                q[j] = _mm512_sub_pd(D(0.5), t[j]);
+            }
+        }
+        probit_upper8x4(t, q, z);
+        V4 x[j] = affine8(p, _mm512_mask_blend_pd(neg[j], z[j], neg8(z[j])));
     }
-    x = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(x, D(p->clamp_lo), _CMP_LT_OQ), x, D(p->clamp_lo));
-    x = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(x, D(p->clamp_hi), _CMP_GT_OQ), x, D(p->clamp_hi));
-    return x;
+    V4 {
+        x[j] = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(x[j], D(p->clamp_lo), _CMP_LT_OQ), x[j], D(p->clamp_lo));
+        x[j] = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(x[j], D(p->clamp_hi), _CMP_GT_OQ), x[j], D(p->clamp_hi));
+    }
 }
 
 /* truncated normal in float64 from 32-bit words (narrow outputs, far-tail intervals) */
@@ -293,15 +342,16 @@ static inline void store16(int dtype, void *dst, __m512 x) {
 
 static inline void store_group(const fi_params *p, __m512i x[4], void *dst) {
     if (p->dtype == FI_F64) {
-        double *o = (double *)dst;
-        for (int h = 0; h < 2; h++) {         /* words (2h, 2h+1) -> elements 16h .. 16h+15 */
+        __m512i k[4];
+        __m512d v[4];
+        for (int h = 0; h < 2; h++)             /* words (2h, 2h+1) -> elements 16h .. 16h+15 */
             for (int half = 0; half < 2; half++) {
                 __m256i lo = half ? _mm512_extracti64x4_epi64(x[2 * h], 1) : _mm512_castsi512_si256(x[2 * h]);
                 __m256i hi = half ? _mm512_extracti64x4_epi64(x[2 * h + 1], 1) : _mm512_castsi512_si256(x[2 * h + 1]);
-                __m512i k = _mm512_or_si512(_mm512_cvtepu32_epi64(lo), _mm512_slli_epi64(_mm512_cvtepu32_epi64(hi), 32));
-                _mm512_storeu_pd(o + 16 * h + 8 * half, wide8(p, k));
+                k[2 * h + half] = _mm512_or_si512(_mm512_cvtepu32_epi64(lo), _mm512_slli_epi64(_mm512_cvtepu32_epi64(hi), 32));
             }
-        }
+        wide8x4(p, k, v);
+        V4 _mm512_storeu_pd((double *)dst + 8 * j, v[j]);
         return;
     }
     int isz = p->dtype == FI_F32 ? 4 : 2;
