@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import ndtr, ndtri
 
 from . import _fill, _runtime, _seeding
 from . import _validate as check
@@ -87,6 +86,7 @@ def normal_(out: np.ndarray, mean: float = 0.0, std: float = 1.0, *, seed: int |
 
 def _normal_tail(x: float) -> float:
     """min(Phi(x), 1 - Phi(x)) without cancellation."""
+    from scipy.special import ndtr
     return float(ndtr(-abs(x)))
 
 
@@ -100,6 +100,8 @@ def trunc_normal_(out: np.ndarray, mean: float = 0.0, std: float = 1.0, a: float
     that narrow and far-tail intervals (a=2, b=3; a=8, b=9) keep full precision.  Bounds are
     computed in float64 and every value lies in [a, b] after rounding to out's dtype; a or b may
     be infinite.  Reference: Devroye, Non-Uniform Random Variate Generation (1986), ch. 2."""
+    from scipy.special import ndtr, ndtri  # (imported here: it is most of `import fastinit`'s time)
+
     out, fmt = check.out_array(out, dtype)
     mean, std = check.real("mean", mean), check.real("std", std)
     a, b = check.real("a", a, allow_inf=True), check.real("b", b, allow_inf=True)
