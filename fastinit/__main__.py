@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
+import signal
 import sys
 import time
 
@@ -62,7 +64,7 @@ def init_command(argv: list[str]) -> int:
                         overwrite=a.force, **params)
     except KeyboardInterrupt:
         print(f"\ninterrupted: {a.out} was not written", file=sys.stderr)
-        return 130
+        return _die_by_sigint()
     except (ValueError, TypeError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -71,6 +73,17 @@ def init_command(argv: list[str]) -> int:
     print(f"wrote {path}: shape {a.shape} {a.dtype} {a.scheme} seed={seed}, {nbytes / 1e9:.2f} GB "
           f"in {dt:.1f} s ({nbytes / 1e9 / max(dt, 1e-9):.2f} GB/s)")
     return 0
+
+
+def _die_by_sigint() -> int:
+    """Exit as an interrupted program should (the shell sees status 130 and stops a script):
+    by SIGINT itself, after the cleanup and the message."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if hasattr(signal, "SIGINT") and os.name == "posix":
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+    return 130
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -69,7 +69,7 @@ def test_init_ctrl_c_leaves_nothing(tmp_path):
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
+    assert proc.returncode == -signal.SIGINT, err     # killed by SIGINT: status 130 in a shell
     assert "interrupted: big.npy was not written" in err
     assert os.listdir(tmp_path) == []
 
