@@ -197,27 +197,6 @@ static inline __m512d log8(__m512d x) {
     return _mm512_add_pd(_mm512_mul_pd(ef, D(FI_LN2_HI_F64)), _mm512_add_pd(l, _mm512_mul_pd(ef, D(FI_LN2_LO_F64))));
 }
 
-static inline __m512d probit_upper8(__m512d t, __m512d q) {
-    __m512d r = _mm512_sub_pd(D(0.180625), _mm512_mul_pd(q, q));
-    __m512d num = _mm512_mul_pd(q, horner8(FI_AS241_A, 8, r));
-    __m512d den = horner8(FI_AS241_B, 8, r);
-    __mmask8 tail = _mm512_cmp_pd_mask(q, D(0.425), _CMP_GT_OQ);
-    if (tail) {
-        __m512d rt = _mm512_sqrt_pd(neg8(log8(t)));
-        __m512d rr = _mm512_sub_pd(rt, D(1.6));
-        __m512d tn = horner8(FI_AS241_C, 8, rr), td = horner8(FI_AS241_D, 8, rr);
-        __mmask8 far = _mm512_cmp_pd_mask(rt, D(5.0), _CMP_GT_OQ) & tail;
-        if (far) {
-            __m512d rf = _mm512_sub_pd(rt, D(5.0));
-            tn = _mm512_mask_blend_pd(far, tn, horner8(FI_AS241_E, 8, rf));
-            td = _mm512_mask_blend_pd(far, td, horner8(FI_AS241_F, 8, rf));
-        }
-        num = _mm512_mask_blend_pd(tail, num, tn);
-        den = _mm512_mask_blend_pd(tail, den, td);
-    }
-    return _mm512_div_pd(num, den);
-}
-
 /* The float64 path, like the float32 one, works on the 4 vectors of a group at once. */
 static inline void horner8x4(const double *c, int n, const __m512d x[4], __m512d acc[4]) {
     V4 acc[j] = D(c[n - 1]);
@@ -261,14 +240,14 @@ static inline __m512d affine8(const fi_params *p, __m512d z) {
     return _mm512_add_pd(D(p->loc), _mm512_mul_pd(z, D(p->scale)));
 }
 
-static inline __m512d trunc8_uv(const fi_params *p, __m512d u, __m512d v) {
+/* t (the nearer tail probability), q = 1/2 - t and the side of a truncated-normal draw, as
+ * trunc_f64_from in the reference */
+static inline void trunc_prep8(const fi_params *p, __m512d u, __m512d v, __m512d *t, __m512d *q, __mmask8 *from_lo) {
     __m512d lo = _mm512_add_pd(D(p->p_lo), _mm512_mul_pd(u, D(p->mass)));
     __m512d hi = _mm512_add_pd(D(p->p_hi), _mm512_mul_pd(v, D(p->mass)));
-    __mmask8 from_lo = _mm512_cmp_pd_mask(lo, hi, _CMP_LE_OQ);
-    __m512d t = _mm512_mask_blend_pd(from_lo, hi, lo);
-    __m512d z = probit_upper8(t, _mm512_sub_pd(D(0.5), t));
-    z = _mm512_mask_blend_pd(from_lo, z, neg8(z));
-    return affine8(p, z);
+    *from_lo = _mm512_cmp_pd_mask(lo, hi, _CMP_LE_OQ);
+    *t = _mm512_mask_blend_pd(*from_lo, hi, lo);
+    *q = _mm512_sub_pd(D(0.5), *t);
 }
 
 /* 64-bit words (float64 output), the 4 vectors of a group at once */
@@ -289,11 +268,7 @@ static inline void wide8x4(const fi_params *p, const __m512i k[4], __m512d x[4])
                 __m512i nk = _mm512_xor_si512(k[j], I64(-1));
                 __m512d u = _mm512_mul_pd(_mm512_add_pd(_mm512_cvtepi64_pd(_mm512_srli_epi64(k[j], 11)), D(0.5)), D(0x1p-53));
                 __m512d v = _mm512_mul_pd(_mm512_add_pd(_mm512_cvtepi64_pd(_mm512_srli_epi64(nk, 11)), D(0.5)), D(0x1p-53));
-                __m512d lo = _mm512_add_pd(D(p->p_lo), _mm512_mul_pd(u, D(p->mass)));
-                __m512d hi = _mm512_add_pd(D(p->p_hi), _mm512_mul_pd(v, D(p->mass)));
-                neg[j] = _mm512_cmp_pd_mask(lo, hi, _CMP_LE_OQ);
-                t[j] = _mm512_mask_blend_pd(neg[j], hi, lo);
-                q[j] = _mm512_sub_pd(D(0.5), t[j]);
+                trunc_prep8(p, u, v, &t[j], &q[j], &neg[j]);
             }
         }
         probit_upper8x4(t, q, z);
@@ -305,24 +280,32 @@ static inline void wide8x4(const fi_params *p, const __m512i k[4], __m512d x[4])
     }
 }
 
-/* truncated normal in float64 from 32-bit words (narrow outputs, far-tail intervals) */
-static inline __m512 trunc16_wide(const fi_params *p, __m512i k) {
-    __m512i nk = _mm512_xor_si512(k, I32(0xffffffffu));
-    __m256 half[2];
-    for (int h = 0; h < 2; h++) {
-        __m256i kh = h ? _mm512_extracti64x4_epi64(k, 1) : _mm512_castsi512_si256(k);
-        __m256i nh = h ? _mm512_extracti64x4_epi64(nk, 1) : _mm512_castsi512_si256(nk);
-        __m512d u = _mm512_mul_pd(_mm512_add_pd(_mm512_cvtepu32_pd(kh), D(0.5)), D(0x1p-32));
-        __m512d v = _mm512_mul_pd(_mm512_add_pd(_mm512_cvtepu32_pd(nh), D(0.5)), D(0x1p-32));
-        half[h] = _mm512_cvtpd_ps(trunc8_uv(p, u, v));
+/* truncated normal in float64 from 32-bit words (narrow outputs, far-tail intervals): two
+ * passes of 2 words x 2 halves = 4 vectors of 8 doubles */
+static inline void trunc16x4_wide(const fi_params *p, const __m512i k[4], __m512 out[4]) {
+    for (int pass = 0; pass < 2; pass++) {
+        __m512d t[4], q[4], z[4];
+        __mmask8 from_lo[4];
+        __m256 half[4];
+        V4 {
+            __m512i kw = k[2 * pass + j / 2], nkw = _mm512_xor_si512(kw, I32(0xffffffffu));
+            __m256i kh = (j % 2) ? _mm512_extracti64x4_epi64(kw, 1) : _mm512_castsi512_si256(kw);
+            __m256i nh = (j % 2) ? _mm512_extracti64x4_epi64(nkw, 1) : _mm512_castsi512_si256(nkw);
+            __m512d u = _mm512_mul_pd(_mm512_add_pd(_mm512_cvtepu32_pd(kh), D(0.5)), D(0x1p-32));
+            __m512d v = _mm512_mul_pd(_mm512_add_pd(_mm512_cvtepu32_pd(nh), D(0.5)), D(0x1p-32));
+            trunc_prep8(p, u, v, &t[j], &q[j], &from_lo[j]);
+        }
+        probit_upper8x4(t, q, z);
+        V4 half[j] = _mm512_cvtpd_ps(affine8(p, _mm512_mask_blend_pd(from_lo[j], z[j], neg8(z[j]))));
+        out[2 * pass] = _mm512_insertf32x8(_mm512_castps256_ps512(half[0]), half[1], 1);
+        out[2 * pass + 1] = _mm512_insertf32x8(_mm512_castps256_ps512(half[2]), half[3], 1);
     }
-    return _mm512_insertf32x8(_mm512_castps256_ps512(half[0]), half[1], 1);
 }
 
 static inline void narrow16x4(const fi_params *p, const __m512i k[4], __m512 x[4]) {
     if (p->dist == FI_UNIFORM) { V4 x[j] = uniform16(p, k[j]); }
     else if (p->dist == FI_NORMAL) normal16x4(p, k, x);
-    else if (p->wide) { V4 x[j] = trunc16_wide(p, k[j]); }
+    else if (p->wide) trunc16x4_wide(p, k, x);
     else trunc16x4(p, k, x);
     V4 x[j] = clamp16(p, x[j]);
 }
