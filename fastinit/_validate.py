@@ -69,15 +69,23 @@ def offset(value, size: int) -> int:
     return off
 
 
+def shape(name: str, value, *, allow_int: bool = True) -> tuple[int, ...]:
+    """A shape: a sequence of non-negative ints (or one int, when allow_int)."""
+    if allow_int and isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return (integer(name, value, 0, MAX_INDEX),)
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        accepted = "an int or a sequence of non-negative ints" if allow_int else "a sequence of non-negative ints"
+        raise TypeError(f"{name} must be {accepted}; got {value!r}")
+    return tuple(integer(f"{name} entries", s, 0, MAX_INDEX) for s in value)
+
+
 def shard(full_shape, offset_value, out_shape: tuple) -> tuple[tuple, int]:
     """(whole shape, offset) of a shard: full_shape defaults to out's own shape."""
     size = math.prod(out_shape)
     off = offset(offset_value, size)
     if full_shape is None:
         return tuple(out_shape), off
-    if isinstance(full_shape, (str, bytes)) or not hasattr(full_shape, "__iter__"):
-        raise TypeError(f"full_shape must be a sequence of non-negative ints; got {full_shape!r}")
-    shape = tuple(integer("full_shape entries", s, 0, MAX_INDEX) for s in full_shape)
-    if off + size > math.prod(shape):
-        raise ValueError(f"out (size {size}) at offset {off} does not fit in full_shape {shape}")
-    return shape, off
+    whole = shape("full_shape", full_shape, allow_int=False)
+    if off + size > math.prod(whole):
+        raise ValueError(f"out (size {size}) at offset {off} does not fit in full_shape {whole}")
+    return whole, off

@@ -13,7 +13,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .npy import WHOLE_TENSOR, _shape, resolve_scheme
+from . import _validate as check
+from .npy import WHOLE_TENSOR, resolve_scheme
 from .registry import _alloc_dtype, get
 
 
@@ -54,7 +55,7 @@ def init(shape: Sequence[int] | int, scheme: str, *, chunks="auto", seed: int | 
     import dask.array as da
     from dask.base import tokenize
 
-    shape = _shape(shape)
+    shape = check.shape("shape", shape)
     dt = _alloc_dtype(dtype)
     fn, kwargs = resolve_scheme(scheme, seed, params)
     if math.prod(shape) and fn not in WHOLE_TENSOR:   # surface bad parameters now, not on a worker

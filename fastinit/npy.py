@@ -22,14 +22,6 @@ WHOLE_TENSOR = (initializers.orthogonal_, initializers.orthogonal, initializers.
 NPY_DTYPES = ("float16", "float32", "float64")
 
 
-def _shape(shape) -> tuple[int, ...]:
-    if isinstance(shape, (int, np.integer)):
-        shape = (shape,)
-    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
-        raise TypeError(f"shape must be an int or a sequence of ints; got {shape!r}")
-    return tuple(check.integer("shape entries", s, 0, check.MAX_INDEX) for s in shape)
-
-
 def _npy_dtype(dtype) -> np.dtype:
     if dtype == "bfloat16" or getattr(dtype, "__name__", None) == "bfloat16":
         raise ValueError("dtype=bfloat16: bfloat16 has no standard .npy type; .npy files here hold "
@@ -104,7 +96,7 @@ def init_npy(path: str | os.PathLike, shape: Sequence[int] | int, scheme: str, *
     interrupted or failed run (Ctrl-C, disk full) leaves neither ``path`` nor a temporary behind.
     An existing ``path`` is an error unless ``overwrite=True``.  Returns the path."""
     path = Path(path)
-    shape = _shape(shape)
+    shape = check.shape("shape", shape)
     dt = _npy_dtype(dtype)
     chunk_bytes = check.integer("chunk_bytes", chunk_bytes, 1, 1 << 62)
     fn, kwargs = resolve_scheme(scheme, seed, params)

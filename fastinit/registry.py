@@ -29,9 +29,9 @@ _SCHEMES: dict[str, Callable] = {
     "dlrm_embedding": S.dlrm_embedding,
 }
 # the in-place spellings of torch names are accepted too ("xavier_uniform_" ...)
-_ALIASES = {f"{k}_": v for k, v in _SCHEMES.items() if not k.endswith("_") and k in {
+_ALIASES = {f"{k}_": _SCHEMES[k] for k in (
     "uniform", "normal", "trunc_normal", "constant", "zeros", "ones", "eye", "dirac", "xavier_uniform",
-    "xavier_normal", "kaiming_uniform", "kaiming_normal", "sparse", "variance_scaling"}}
+    "xavier_normal", "kaiming_uniform", "kaiming_normal", "sparse", "variance_scaling")}
 _ALIASES.update(lecun_uniform_=S.lecun_uniform_, lecun_normal_=S.lecun_normal_, orthogonal_=S.orthogonal_)
 
 
@@ -85,9 +85,7 @@ def init(shape_or_array: Sequence[int] | int | np.ndarray, scheme: str, *, dtype
             raise ValueError(f"dtype={dtype!r} does not match the array's dtype {out.dtype}; "
                              "dtype= is for allocating by shape")
     else:
-        shape = (shape_or_array,) if isinstance(shape_or_array, (int, np.integer)) else tuple(shape_or_array)
-        shape = tuple(check.integer("shape entries", s, 0, check.MAX_INDEX) for s in shape)
-        out = np.empty(shape, dtype=_alloc_dtype(np.float32 if dtype is None else dtype))
+        out = np.empty(check.shape("shape", shape_or_array), dtype=_alloc_dtype(np.float32 if dtype is None else dtype))
     if "seed" in inspect.signature(fn).parameters:
         params["seed"] = seed
     elif seed is not None:

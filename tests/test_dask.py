@@ -8,7 +8,6 @@ import pytest
 import fastinit
 
 da = pytest.importorskip("dask.array")
-import dask  # noqa: E402
 import fastinit.dask as fdask  # noqa: E402
 
 CASES = [

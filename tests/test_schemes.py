@@ -1,7 +1,6 @@
 """Schemes: formulas against torch (exact arguments) and hand-computed Keras/JAX values, value
 distributions, structure (eye, dirac, orthogonal, sparse), sharding, registry and errors."""
 import math
-import warnings
 
 import numpy as np
 import pytest
