@@ -8,7 +8,7 @@ import threading
 from . import _fill
 from ._validate import integer
 
-_PATHS = {"scalar": 0, "avx512": 1, "avx2": 2}
+_PATHS = {path.name.lower(): path for path in _fill.Path}  # the C header's enum fi_path
 _lock = threading.Lock()
 _num_threads: int | None = None  # None: OpenMP's default (OMP_NUM_THREADS, else all cores)
 

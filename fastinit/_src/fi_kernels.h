@@ -22,17 +22,26 @@ enum fi_dist { FI_UNIFORM = 0, FI_NORMAL = 1, FI_TRUNC = 2 };
 enum fi_dtype { FI_F32 = 0, FI_F64 = 1, FI_F16 = 2, FI_BF16 = 3 };
 enum fi_path { FI_PATH_SCALAR = 0, FI_PATH_AVX512 = 1, FI_PATH_AVX2 = 2 };
 
+/* How a truncated normal is drawn (fi_params.method). */
+enum fi_method {
+    FI_INVERT = 0,  /* z = Phi^-1(Phi(alpha) + u mass), from the nearer tail */
+    FI_SERIES = 1   /* narrow interval: x = loc + scale * u P(u), P from fastinit.kernels.trunc_params */
+};
+#define FI_SERIES_N 12
+
 typedef struct {
     uint32_t key[2];     /* seed, low word first */
     uint32_t stream[2];  /* stream, low word first */
     int dist;            /* enum fi_dist */
     int dtype;           /* enum fi_dtype */
     int wide;            /* 1: compute in float64 (always for FI_F64; for far-tail trunc) */
-    double loc, scale;   /* uniform: low, high - low; normal/trunc: mean, std */
-    double p_lo;         /* trunc: Phi(alpha), alpha = (a - mean) / std */
-    double p_hi;         /* trunc: 1 - Phi(beta) = Phi(-beta) */
-    double mass;         /* trunc: Phi(beta) - Phi(alpha) */
+    int method;          /* trunc: enum fi_method */
+    double loc, scale;   /* uniform: low, high - low; normal/FI_INVERT: mean, std; FI_SERIES: a, std * D(h) */
+    double p_lo;         /* FI_INVERT: Phi(alpha), alpha = (a - mean) / std */
+    double p_hi;         /* FI_INVERT: 1 - Phi(beta) = Phi(-beta) */
+    double mass;         /* FI_INVERT: Phi(beta) - Phi(alpha) */
     double clamp_lo, clamp_hi;  /* values are clamped to these (representable in dtype) before rounding */
+    double coef[FI_SERIES_N];   /* FI_SERIES: P in ascending powers */
 } fi_params;
 
 /* Philox4x32-10 on one block (Salmon et al., SC'11). */

@@ -133,6 +133,20 @@ static inline void trunc_fv(const fi_params *p, const vi k[FI_NBF], vf out[FI_NB
     FOR_F out[j] = affine_f(p, f_blend(from_lo[j], z[j], f_neg(z[j])));
 }
 
+/* Truncated normal on a narrow interval (FI_SERIES): the density is nearly flat across it, so the
+ * offset from a is a short power series in u, x = a + std D(h) u P(u) (see trunc_params in
+ * fastinit/kernels.py); no probabilities near 1/2 are formed, so the values keep full resolution
+ * however narrow the interval is relative to std. */
+static inline void trunc_series_fv(const fi_params *p, const vi k[FI_NBF], vf out[FI_NBF]) {
+    vf u[FI_NBF], acc[FI_NBF];
+    FOR_F { u[j] = f_mul(f_add(u_to_f(k[j]), f_set(0.5f)), f_set(0x1p-32f)); acc[j] = f_set((float)p->coef[FI_SERIES_N - 1]); }
+    for (int c = FI_SERIES_N - 2; c >= 0; c--) {
+        const vf ck = f_set((float)p->coef[c]);
+        FOR_F acc[j] = f_add(f_mul(acc[j], u[j]), ck);
+    }
+    FOR_F out[j] = affine_f(p, f_mul(u[j], acc[j]));
+}
+
 /* ================= float64 ================= */
 
 static inline vd horner_d(const double *c, int n, vd x) {
@@ -219,10 +233,27 @@ static inline void trunc_prep_d(const fi_params *p, vd u, vd v, vd *t, vd *q, md
     *q = d_sub(d_set(0.5), *t);
 }
 
+/* as trunc_series_fv, from uniforms u in (0, 1) */
+static inline void trunc_series_dv(const fi_params *p, const vd u[FI_NBD], vd out[FI_NBD]) {
+    vd acc[FI_NBD];
+    FOR_D acc[j] = d_set(p->coef[FI_SERIES_N - 1]);
+    for (int c = FI_SERIES_N - 2; c >= 0; c--) {
+        const vd ck = d_set(p->coef[c]);
+        FOR_D acc[j] = d_add(d_mul(acc[j], u[j]), ck);
+    }
+    FOR_D out[j] = affine_d(p, d_mul(u[j], acc[j]));
+}
+
 /* 64-bit draws -> float64 values (before clamping) */
 static inline void wide_dv(const fi_params *p, const vl k[FI_NBD], vd x[FI_NBD]) {
     if (p->dist == FI_UNIFORM) {
         FOR_D x[j] = affine_d(p, d_mul(l_to_d(l_srl(k[j], 11)), d_set(0x1p-53)));
+        return;
+    }
+    if (p->method == FI_SERIES) {
+        vd u[FI_NBD];
+        FOR_D u[j] = d_mul(d_add(l_to_d(l_srl(k[j], 11)), d_set(0.5)), d_set(0x1p-53));
+        trunc_series_dv(p, u, x);
         return;
     }
     vd t[FI_NBD], q[FI_NBD], z[FI_NBD];
@@ -250,14 +281,18 @@ static inline void trunc_wide_fv(const fi_params *p, const vi k[FI_NBF], vf out[
     enum { ND = FI_NBF * FI_DPF };   /* double vectors in the batch */
     vd res[ND];
     for (int d0 = 0; d0 < ND; d0 += FI_NBD) {
-        vd t[FI_NBD], q[FI_NBD], z[FI_NBD];
+        vd u[FI_NBD], v[FI_NBD], t[FI_NBD], q[FI_NBD], z[FI_NBD];
         md from_lo[FI_NBD];
         FOR_D {
             int fj = (d0 + j) / FI_DPF, part = (d0 + j) % FI_DPF;
-            vd u = d_mul(d_add(i_part_to_d(k[fj], part), d_set(0.5)), d_set(0x1p-32));
-            vd v = d_mul(d_add(i_part_to_d(i_xor(k[fj], i_set(0xffffffffu)), part), d_set(0.5)), d_set(0x1p-32));
-            trunc_prep_d(p, u, v, &t[j], &q[j], &from_lo[j]);
+            u[j] = d_mul(d_add(i_part_to_d(k[fj], part), d_set(0.5)), d_set(0x1p-32));
+            v[j] = d_mul(d_add(i_part_to_d(i_xor(k[fj], i_set(0xffffffffu)), part), d_set(0.5)), d_set(0x1p-32));
         }
+        if (p->method == FI_SERIES) {
+            trunc_series_dv(p, u, res + d0);
+            continue;
+        }
+        FOR_D trunc_prep_d(p, u[j], v[j], &t[j], &q[j], &from_lo[j]);
         probit_upper_dv(t, q, z);
         FOR_D res[d0 + j] = affine_d(p, d_blend(from_lo[j], z[j], d_neg(z[j])));
     }
@@ -271,6 +306,7 @@ static inline void narrow_fv(const fi_params *p, const vi k[FI_NBF], vf x[FI_NBF
     if (p->dist == FI_UNIFORM) { FOR_F x[j] = uniform_f(p, k[j]); }
     else if (p->dist == FI_NORMAL) normal_fv(p, k, x);
     else if (p->wide) trunc_wide_fv(p, k, x);
+    else if (p->method == FI_SERIES) trunc_series_fv(p, k, x);
     else trunc_fv(p, k, x);
     FOR_F x[j] = clamp_f(p, x[j]);
 }
