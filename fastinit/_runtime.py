@@ -7,7 +7,7 @@ import os
 import threading
 import warnings
 
-from . import _cpus, _fill
+from . import _adaptive, _cpus, _fill
 from ._validate import MAX_THREADS, threads as _check_threads
 
 _PATHS = {"scalar": 0, "avx512": 1, "avx2": 2}
@@ -62,13 +62,40 @@ def set_num_threads(n: int | None) -> None:
 
 def get_num_threads() -> int:
     """Threads a fill uses by default: set_num_threads, else OMP_NUM_THREADS, else the CPUs this
-    process may use (affinity mask and cgroup quota; see available_cpus), at most MAX_THREADS."""
+    process may use (affinity mask and cgroup quota; see available_cpus), at most MAX_THREADS.
+    In the last, automatic case a fill runs on one thread instead while this process's recent
+    fills show that a team gets less done than one thread (a machine busy with other work)."""
     if _num_threads is not None:
         return _num_threads
     env = _env_num_threads(_OMP_NUM_THREADS)
     if env is not None:
         return env
     return min(available_cpus(), MAX_THREADS) if openmp_enabled() else 1
+
+
+_chooser = _adaptive.TeamChooser()
+
+
+def fill_threads(num_threads: int | None, n: int) -> tuple[int, bool]:
+    """(threads for a fill of n elements, whether they are the automatic choice).  num_threads
+    (already validated), set_num_threads and OMP_NUM_THREADS are obeyed as given; otherwise all
+    available CPUs, or one thread while measurements show a team losing on a busy machine
+    (fastinit/_adaptive.py)."""
+    if num_threads is not None:
+        return num_threads, False
+    if _num_threads is not None:
+        return _num_threads, False
+    env = _env_num_threads(_OMP_NUM_THREADS)
+    if env is not None:
+        return env, False
+    if not openmp_enabled():
+        return 1, False
+    return _chooser.choose(min(available_cpus(), MAX_THREADS), n), True
+
+
+def record_fill(n: int, cost: tuple[int, float, float]) -> None:
+    """Feed an automatic fill's (threads, CPU seconds, wall seconds) to the thread chooser."""
+    _chooser.record(n, *cost)
 
 
 def _initial_path() -> int:

@@ -28,10 +28,12 @@ def _fill_out(out, fmt: Format, dist: int, *, seed, stream, offset, full_shape, 
     _, first = check.shard(full_shape, offset, out.shape)
     seed = _seeding.resolve(seed)
     stream = check.uint64("stream", stream)
-    nt = check.threads(num_threads) or _runtime.get_num_threads()
+    nt, automatic = _runtime.fill_threads(check.threads(num_threads), out.size)
     if out.size:
-        _fill.fill(out.ctypes.data, out.size, first, fmt.itemsize, dist, fmt.code, int(wide), seed, stream,
-                   loc, scale, p_lo, p_hi, mass, clamp_lo, clamp_hi, nt, _runtime.path_code())
+        cost = _fill.fill(out.ctypes.data, out.size, first, fmt.itemsize, dist, fmt.code, int(wide), seed, stream,
+                          loc, scale, p_lo, p_hi, mass, clamp_lo, clamp_hi, nt, _runtime.path_code())
+        if automatic:
+            _runtime.record_fill(out.size, cost)
     return out
 
 

@@ -335,3 +335,84 @@ def test_simd_path_used_nests_and_restores():
         with fastinit.simd_path_used("sse9"):
             pass
     assert fastinit.simd_path() == before
+
+
+# ---------------------------------------------------------------- the automatic choice on a busy machine
+
+from fastinit._adaptive import TeamChooser  # noqa: E402
+
+BIG = TeamChooser.MIN_ELEMENTS
+
+
+def test_chooser_starts_with_the_team_and_keeps_it_on_a_quiet_machine():
+    c = TeamChooser()
+    assert c.choose(8, BIG) == 8
+    for _ in range(50):
+        c.record(BIG, 8, cpu_seconds=7.5, wall_seconds=1.0)    # the team got 7.5 CPUs
+        assert c.choose(8, BIG) == 8                           # and a single thread is never tried
+    assert c.single_cpus is None
+
+
+def test_chooser_falls_back_to_one_thread_when_the_team_loses_and_retries_it():
+    c = TeamChooser()
+    c.record(BIG, 2, cpu_seconds=0.3, wall_seconds=1.0)        # busy machine: the team got 0.3 CPU
+    assert c.choose(2, BIG) == 1
+    choices = []
+    for _ in range(3 * TeamChooser.EXPLORE_EVERY):
+        nt = c.choose(2, BIG)
+        choices.append(nt)
+        if nt == 1:
+            c.record(BIG, 1, cpu_seconds=0.6, wall_seconds=1.0)  # one thread gets 0.6 CPU
+        else:
+            c.record(BIG, 2, cpu_seconds=0.3, wall_seconds=1.0)
+    team_probes = choices.count(2)
+    assert 1 <= team_probes <= 4                               # about one fill in EXPLORE_EVERY
+    assert choices.count(1) > len(choices) * 3 // 4
+    # the machine quiets down: the next probe brings the team back for good
+    for _ in range(2 * TeamChooser.EXPLORE_EVERY):
+        nt = c.choose(2, BIG)
+        c.record(BIG, nt, cpu_seconds=1.9 if nt == 2 else 1.0, wall_seconds=1.0)
+    assert c.choose(2, BIG) == 2 and c.prefers_team()
+
+
+def test_chooser_keeps_a_team_that_beats_one_thread_even_below_one_cpu():
+    """Per-task CPU shares: the team gets 0.8 CPU, one thread only 0.5: the team stays."""
+    c = TeamChooser()
+    for _ in range(4 * TeamChooser.EXPLORE_EVERY):
+        nt = c.choose(2, BIG)
+        c.record(BIG, nt, cpu_seconds=0.8 if nt == 2 else 0.5, wall_seconds=1.0)
+    assert c.prefers_team()
+    assert c.single_cpus == pytest.approx(0.5)
+
+
+def test_chooser_ignores_small_fills_and_single_cpu_machines():
+    c = TeamChooser()
+    c.record(BIG - 1, 2, cpu_seconds=0.01, wall_seconds=1.0)
+    assert c.team_cpus is None and c.choose(4, 10) == 4
+    assert c.choose(1, BIG) == 1
+
+
+def test_explicit_thread_counts_are_not_adapted(monkeypatch):
+    monkeypatch.setattr(_runtime, "_num_threads", None)
+    monkeypatch.setattr(_runtime, "_OMP_NUM_THREADS", None)
+    busy = TeamChooser()
+    busy.record(BIG, 2, cpu_seconds=0.1, wall_seconds=1.0)
+    monkeypatch.setattr(_runtime, "_chooser", busy)
+    assert _runtime.fill_threads(3, BIG) == (3, False)
+    if fastinit.openmp_enabled() and _runtime.available_cpus() > 1:
+        assert _runtime.fill_threads(None, BIG) == (1, True)
+    monkeypatch.setattr(_runtime, "_num_threads", 2)
+    assert _runtime.fill_threads(None, BIG) == (2, False)
+
+
+def test_automatic_fills_feed_the_chooser(monkeypatch):
+    if not fastinit.openmp_enabled() or _runtime.available_cpus() < 2:
+        pytest.skip("one CPU: nothing to choose")
+    monkeypatch.setattr(_runtime, "_num_threads", None)
+    monkeypatch.setattr(_runtime, "_OMP_NUM_THREADS", None)
+    fresh = TeamChooser()
+    monkeypatch.setattr(_runtime, "_chooser", fresh)
+    fastinit.uniform_(np.empty(BIG, np.float32), seed=1, num_threads=2)    # explicit: not measured
+    assert fresh.team_cpus is None
+    fastinit.uniform_(np.empty(BIG, np.float32), seed=1)                   # automatic: measured
+    assert fresh.team_cpus is not None and fresh.team_cpus > 0
