@@ -1,17 +1,20 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-"""Thin Cython layer over the C kernels: OpenMP over fixed-size chunks, GIL released.
+"""Thin Cython layer over the C kernels and the fill driver (fastinit/_src/fi_driver.c): one
+OpenMP region per fill over fixed-size chunks, GIL released, Ctrl-C polled by the calling thread.
 
 The codes (Dist, Dtype, Method, Path) are the C header's enums, declared here once for Python.
 fill() takes the output as a flat byte view and the parameters as one named record (Params);
 the argument checks a user deserves (ranges, bounds, messages) live in fastinit/kernels.py, and
 this layer re-checks only what keeps the write inside the buffer.
 """
-from cython.parallel cimport prange
+import threading
+
 from cpython.exc cimport PyErr_CheckSignals
 from libc.stdint cimport uint16_t, uint32_t, uint64_t, int64_t
-from fastinit._kernels cimport (fi_params, fi_fill, fi_philox4x32_10, fi_path_available,
-                                fi_best_path, fi_f32_to_f16_bits, fi_f32_to_bf16_bits,
-                                fi_openmp_enabled, fi_omp_max_threads, FI_SERIES_N)
+from fastinit._kernels cimport (fi_params, fi_philox4x32_10, fi_path_available, fi_best_path,
+                                fi_f32_to_f16_bits, fi_f32_to_bf16_bits, fi_openmp_enabled,
+                                fi_omp_max_threads, fi_poll_fn, fi_fill_stats, fi_fill_chunks,
+                                fi_advise_hugepages, FI_SERIES_N)
 
 cdef extern from "fi_kernels.h":
     cpdef enum Dist "fi_dist":
@@ -38,11 +41,20 @@ SERIES_TERMS = FI_SERIES_N
 ITEMSIZE = {F32: 4, F64: 8, F16: 2, BF16: 2}
 
 # Work is split into chunks of CHUNK elements, a constant: never derived from the thread count.
-# Values do not depend on it either (each element is a function of its global index), but a
-# fixed split keeps the work per thread predictable.  Between batches of chunks the GIL is
-# taken back to check for Ctrl-C.
+# Values do not depend on it either (each element is a function of its global index); 64 Ki
+# elements (256 KiB of float32) keeps a chunk inside L2 and makes the tail a thread can leave
+# behind when it is descheduled short (tens of microseconds of work).
 CHUNK = 1 << 16
-BATCH_CHUNKS = 64
+# A thread is only worth starting for at least this many elements (team wake-up costs about as
+# much as filling a few thousand elements); smaller fills run on the calling thread.
+MIN_PER_THREAD = 1 << 17
+# The calling thread takes the GIL this often during a fill to run Python's signal handlers.
+POLL_SECONDS = 0.05
+# Output buffers of at least this many bytes get madvise(MADV_HUGEPAGE) first.
+HUGEPAGE_MIN_BYTES = 4 << 20
+
+_MAIN_THREAD_ID = threading.main_thread().ident
+
 
 
 cdef class Params:
@@ -96,13 +108,35 @@ def best_path():
     return Path(fi_best_path())
 
 
-cdef inline int64_t _min64(int64_t a, int64_t b) noexcept nogil:
-    return a if a < b else b
+cdef int _poll_signals(void *ctx) noexcept nogil:
+    """Run Python's signal handlers (e.g. Ctrl-C's KeyboardInterrupt); keep what they raise in the
+    list ctx and ask the fill to stop."""
+    with gil:
+        try:
+            PyErr_CheckSignals()
+        except BaseException as exc:
+            (<list>ctx).append(exc)
+            return 1
+    return 0
+
+
+def threads_for(int64_t n, int num_threads):
+    """Threads a fill of n elements runs on: num_threads, fewer when n is too small to share."""
+    cdef int64_t useful = n // MIN_PER_THREAD
+    if useful < 1:
+        return 1
+    return <int>useful if useful < num_threads else num_threads
+
+
+def advise_hugepages(size_t address, size_t nbytes):
+    """madvise(MADV_HUGEPAGE) the 2 MiB-aligned interior of a buffer; True when taken."""
+    return bool(fi_advise_hugepages(<void *>address, nbytes))
 
 
 def fill(unsigned char[::1] out, Params params not None, uint64_t first, int num_threads, Path path):
     """Fill out (the bytes of len(out) // itemsize elements) with elements first.. of the stream
-    params describe."""
+    params describe.  Returns what it cost: (threads used, CPU seconds its threads worked, wall
+    seconds)."""
     cdef int itemsize = ITEMSIZE[params.p.dtype]
     if out.shape[0] % itemsize:
         raise ValueError(f"out holds {out.shape[0]} bytes, not a whole number of {itemsize}-byte elements")
@@ -110,21 +144,29 @@ def fill(unsigned char[::1] out, Params params not None, uint64_t first, int num
         raise ValueError(f"num_threads must be >= 1; got {num_threads}")
     cdef int64_t n = out.shape[0] // itemsize
     if n == 0:
-        return
+        return 0, 0.0, 0.0
     cdef const fi_params *pp = &params.p
-    cdef unsigned char *base = &out[0]
+    cdef char *base = <char *>&out[0]
     cdef int64_t chunk = CHUNK
-    cdef int64_t nchunks = (n + chunk - 1) // chunk
-    cdef int64_t batch = BATCH_CHUNKS
-    cdef int64_t b0 = 0, b1, c, start
-    while b0 < nchunks:
-        b1 = _min64(b0 + batch, nchunks)
-        with nogil:
-            for c in prange(b0, b1, schedule='static', num_threads=num_threads):
-                start = c * chunk
-                fi_fill(pp, base + start * itemsize, _min64(chunk, n - start), first + <uint64_t>start, path)
-        PyErr_CheckSignals()
-        b0 = b1
+    cdef int nt = threads_for(n, num_threads)
+    cdef double poll_seconds = POLL_SECONDS
+    # Only the main thread receives signals: elsewhere there is nothing to poll for.
+    cdef fi_poll_fn poll = NULL
+    if threading.get_ident() == _MAIN_THREAD_ID:
+        poll = _poll_signals
+    raised = []
+    cdef void *ctx = <void *>raised
+    cdef int status
+    cdef fi_fill_stats stats
+    if n * itemsize >= HUGEPAGE_MIN_BYTES:
+        fi_advise_hugepages(<void *>base, <size_t>(n * itemsize))
+    with nogil:
+        status = fi_fill_chunks(pp, base, itemsize, n, first, path, chunk, nt, poll, ctx, poll_seconds, &stats)
+    if status < 0:
+        raise MemoryError(f"no memory for the bookkeeping of {nt} threads")
+    if raised:
+        raise raised[0]
+    return stats.threads, stats.cpu_seconds, stats.wall_seconds
 
 
 def philox4x32(const uint32_t[:, ::1] counters, const uint32_t[::1] key, uint32_t[:, ::1] out):

@@ -32,3 +32,14 @@ cdef extern from "fi_kernels.h" nogil:
 cdef extern from "fi_openmp.h" nogil:
     int fi_openmp_enabled() noexcept
     int fi_omp_max_threads() noexcept
+
+cdef extern from "fi_driver.h" nogil:
+    ctypedef int (*fi_poll_fn)(void *ctx) noexcept
+    ctypedef struct fi_fill_stats:
+        int threads
+        double wall_seconds
+        double cpu_seconds
+    int fi_fill_chunks(const fi_params *p, char *out, int itemsize, int64_t n, uint64_t first, int path,
+                       int64_t chunk, int num_threads, fi_poll_fn poll, void *ctx, double poll_seconds,
+                       fi_fill_stats *stats) noexcept
+    int fi_advise_hugepages(void *addr, size_t nbytes) noexcept

@@ -1,16 +1,19 @@
-"""Threads and SIMD path: process-wide defaults, overridable per call."""
+"""Threads and SIMD path: process-wide defaults, overridable per call (threads) or per thread
+(SIMD path, with simd_path_used)."""
 from __future__ import annotations
 
 import contextlib
 import os
 import threading
+import warnings
 
-from . import _fill
-from ._validate import integer
+from . import _adaptive, _cpus, _fill
+from ._validate import MAX_THREADS, threads as _check_threads
 
 _PATHS = {path.name.lower(): path for path in _fill.Path}  # the C header's enum fi_path
 _lock = threading.Lock()
-_num_threads: int | None = None  # None: OpenMP's default (OMP_NUM_THREADS, else all cores)
+_num_threads: int | None = None  # None: automatic (OMP_NUM_THREADS, else the CPUs available)
+_cgroup_quota: list[float | None] = []  # read once, on first use
 
 
 def openmp_enabled() -> bool:
@@ -18,15 +21,81 @@ def openmp_enabled() -> bool:
     return _fill.openmp_enabled()
 
 
-def set_num_threads(n: int) -> None:
-    """Default number of threads for fills (a call's ``num_threads=`` overrides it)."""
+def _env_num_threads(raw: str | None) -> int | None:
+    """OMP_NUM_THREADS as OpenMP reads it: the first entry of the list ("8" or "8,2").  A value
+    that is not a positive integer is ignored, as libgomp ignores it; one above MAX_THREADS is an
+    error (libgomp would try to start that many threads and abort the interpreter)."""
+    if raw is None or not raw.strip():
+        return None
+    first = raw.split(",")[0].strip()
+    try:
+        n = int(first)
+    except ValueError:
+        n = 0
+    if n < 1:
+        warnings.warn(f"OMP_NUM_THREADS={raw!r} is not a positive integer; fastinit ignores it", RuntimeWarning,
+                      stacklevel=3)
+        return None
+    if n > MAX_THREADS:
+        raise ValueError(f"OMP_NUM_THREADS={first} is above fastinit's limit of {MAX_THREADS} threads; "
+                         "set it lower, or call fastinit.set_num_threads(n) with n <= that")
+    return n
+
+
+_OMP_NUM_THREADS = os.environ.get("OMP_NUM_THREADS")  # read at import, as the OpenMP runtime does
+
+
+def available_cpus() -> int:
+    """CPUs this process may use: its affinity mask (taskset, os.sched_setaffinity), capped by a
+    cgroup CPU quota (containers: docker --cpus, Kubernetes limits; cgroup v2 and v1)."""
+    if not _cgroup_quota:
+        _cgroup_quota.append(_cpus.cgroup_cpu_limit())
+    return _cpus.available_cpus(_cgroup_quota[0])
+
+
+def set_num_threads(n: int | None) -> None:
+    """Default number of threads for fills (a call's ``num_threads=`` overrides it), from 1 to
+    fastinit.MAX_THREADS; None returns to the automatic default (see get_num_threads)."""
     global _num_threads
-    _num_threads = integer("n", n, 1, 1 << 16)
+    _num_threads = None if n is None else _check_threads(n, name="n")
 
 
 def get_num_threads() -> int:
-    """Threads a fill uses by default: set_num_threads, else OMP_NUM_THREADS, else all cores."""
-    return _num_threads if _num_threads is not None else max(1, _fill.omp_max_threads())
+    """Threads a fill uses by default: set_num_threads, else OMP_NUM_THREADS, else the CPUs this
+    process may use (affinity mask and cgroup quota; see available_cpus), at most MAX_THREADS.
+    In the last, automatic case a fill runs on one thread instead while this process's recent
+    fills show that a team gets less done than one thread (a machine busy with other work)."""
+    if _num_threads is not None:
+        return _num_threads
+    env = _env_num_threads(_OMP_NUM_THREADS)
+    if env is not None:
+        return env
+    return min(available_cpus(), MAX_THREADS) if openmp_enabled() else 1
+
+
+_chooser = _adaptive.TeamChooser()
+
+
+def fill_threads(num_threads: int | None, n: int) -> tuple[int, bool]:
+    """(threads for a fill of n elements, whether they are the automatic choice).  num_threads
+    (already validated), set_num_threads and OMP_NUM_THREADS are obeyed as given; otherwise all
+    available CPUs, or one thread while measurements show a team losing on a busy machine
+    (fastinit/_adaptive.py)."""
+    if num_threads is not None:
+        return num_threads, False
+    if _num_threads is not None:
+        return _num_threads, False
+    env = _env_num_threads(_OMP_NUM_THREADS)
+    if env is not None:
+        return env, False
+    if not openmp_enabled():
+        return 1, False
+    return _chooser.choose(min(available_cpus(), MAX_THREADS), n), True
+
+
+def record_fill(n: int, cost: tuple[int, float, float]) -> None:
+    """Feed an automatic fill's (threads, CPU seconds, wall seconds) to the thread chooser."""
+    _chooser.record(n, *cost)
 
 
 def _initial_path() -> int:
@@ -40,41 +109,54 @@ def _initial_path() -> int:
     return _PATHS[want]
 
 
-_path = _initial_path()
+_path = _initial_path()          # the process-wide path (set_simd_path)
+_local = threading.local()       # .path: this thread's override (simd_path_used), if any
+
+
+def path_code() -> int:
+    """The path code this thread's fills use: its simd_path_used override, else the process's."""
+    return getattr(_local, "path", _path)
 
 
 def simd_path() -> str:
-    """The kernel path fills use: 'avx512', 'avx2' or the portable 'scalar' reference."""
-    return {v: k for k, v in _PATHS.items()}[_path]
+    """The kernel path this thread's fills use: 'avx512', 'avx2' or the portable 'scalar' reference."""
+    return {v: k for k, v in _PATHS.items()}[path_code()]
 
 
 def available_simd_paths() -> list[str]:
     return [name for name, code in _PATHS.items() if _fill.path_available(code)]
 
 
-def set_simd_path(name: str) -> None:
-    """Choose the kernel path ('auto', 'scalar', 'avx2', 'avx512'); values are identical on every path."""
-    global _path
+def _code(name: str) -> int:
     if name == "auto":
-        code = _fill.best_path()
-    elif name in _PATHS and _fill.path_available(_PATHS[name]):
-        code = _PATHS[name]
-    else:
-        raise ValueError(f"SIMD path {name!r} is not available here; available: {['auto'] + available_simd_paths()}")
+        return _fill.best_path()
+    if name in _PATHS and _fill.path_available(_PATHS[name]):
+        return _PATHS[name]
+    raise ValueError(f"SIMD path {name!r} is not available here; available: {['auto'] + available_simd_paths()}")
+
+
+def set_simd_path(name: str) -> None:
+    """Choose the kernel path for the whole process ('auto', 'scalar', 'avx2', 'avx512'); values
+    are identical on every path.  A thread inside simd_path_used keeps its own path."""
+    global _path
+    code = _code(name)
     with _lock:
         _path = code
 
 
 @contextlib.contextmanager
 def simd_path_used(name: str):
-    """Temporarily use a kernel path (for checks and benchmarks)."""
-    old = simd_path()
-    set_simd_path(name)
+    """Use a kernel path in this thread only, for the duration of the block (for checks and
+    benchmarks).  Other threads, and this one after the block, are unaffected, so blocks may
+    overlap across threads and nest."""
+    code = _code(name)
+    missing = object()
+    old = getattr(_local, "path", missing)
+    _local.path = code
     try:
         yield
     finally:
-        set_simd_path(old)
-
-
-def path_code() -> int:
-    return _path
+        if old is missing:
+            del _local.path
+        else:
+            _local.path = old

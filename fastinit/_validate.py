@@ -11,6 +11,11 @@ import numpy as np
 from ._formats import Format, format_of
 
 MAX_INDEX = 1 << 62  # element indices (offset + size) stay below this
+# Most threads a fill may use.  Above the CPU count threads only wait for each other, and the
+# OpenMP runtime aborts the whole interpreter when it cannot start the threads it was asked for
+# (num_threads=40000 did), so requests are checked against a cap that covers the largest
+# machines (512 hardware threads on two 128-core, 2-way SMT sockets) with room to spare.
+MAX_THREADS = 1024
 
 
 def real(name: str, value, *, allow_inf: bool = False) -> float:
@@ -40,10 +45,20 @@ def uint64(name: str, value) -> int:
     return integer(name, value, 0, 1 << 64)
 
 
-def threads(num_threads) -> int | None:
+def threads(num_threads, name: str = "num_threads") -> int | None:
+    """None, or a thread count from 1 to MAX_THREADS."""
     if num_threads is None:
         return None
-    return integer("num_threads", num_threads, 1, 1 << 16)
+    what = f"{name} must be an integer from 1 to {MAX_THREADS} (fastinit's thread limit)"
+    if isinstance(num_threads, (bool, np.bool_)):
+        raise TypeError(f"{what}; got {num_threads!r}")
+    try:
+        v = operator.index(num_threads)
+    except TypeError:
+        raise TypeError(f"{what}; got {num_threads!r} ({type(num_threads).__name__})") from None
+    if not 1 <= v <= MAX_THREADS:
+        raise ValueError(f"{what}; got {v}")
+    return v
 
 
 def out_array(out, dtype=None) -> tuple[np.ndarray, Format]:

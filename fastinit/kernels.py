@@ -34,9 +34,11 @@ def _fill_out(out, fmt: Format, dist: Dist, *, seed, stream, offset, full_shape,
     _, first = check.shard(full_shape, offset, out.shape)
     p = Params(dist=dist, dtype=fmt.code, seed=_seeding.resolve(seed), stream=check.uint64("stream", stream),
                wide=wide, **params)
-    nt = check.threads(num_threads) or _runtime.get_num_threads()
+    nt, automatic = _runtime.fill_threads(check.threads(num_threads), out.size)
     if out.size:
-        _fill.fill(out.reshape(-1).view(np.uint8), p, first, nt, _runtime.path_code())
+        cost = _fill.fill(out.reshape(-1).view(np.uint8), p, first, nt, _runtime.path_code())
+        if automatic:
+            _runtime.record_fill(out.size, cost)
     return out
 
 

@@ -1,0 +1,418 @@
+"""Thread counts: the cap, OMP_NUM_THREADS, CPU affinity and cgroup quotas; the fill driver's
+thread choice, Ctrl-C with a team, huge-page advice; per-thread SIMD paths."""
+import mmap
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import warnings
+
+import numpy as np
+import pytest
+
+import fastinit
+from fastinit import _cpus, _fill, _runtime
+
+ENV_NO_OMP = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+
+
+def run_python(code: str, env=None, timeout=60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          env=ENV_NO_OMP if env is None else env, timeout=timeout)
+
+
+# ---------------------------------------------------------------- the cap
+
+@pytest.mark.parametrize("n", [0, fastinit.MAX_THREADS + 1, 40_000, 65_535, 1 << 40])
+def test_thread_counts_outside_the_cap_are_clear_errors(n):
+    with pytest.raises(ValueError, match=f"num_threads must be an integer from 1 to {fastinit.MAX_THREADS}"):
+        fastinit.uniform_(np.empty(10), num_threads=n)
+    with pytest.raises(ValueError, match=f"n must be an integer from 1 to {fastinit.MAX_THREADS}"):
+        fastinit.set_num_threads(n)
+
+
+def test_set_num_threads_none_restores_the_automatic_default(monkeypatch):
+    monkeypatch.setattr(_runtime, "_num_threads", None)
+    auto = fastinit.get_num_threads()
+    fastinit.set_num_threads(1)
+    assert fastinit.get_num_threads() == 1
+    fastinit.set_num_threads(None)
+    assert fastinit.get_num_threads() == auto
+
+
+def test_the_cap_itself_runs():
+    """MAX_THREADS threads really start (tiny chunks so that every thread gets work) and agree with one."""
+    out = run_python(f"""
+        import numpy as np, fastinit
+        from fastinit import _fill
+        _fill.CHUNK = _fill.MIN_PER_THREAD = 256
+        a = fastinit.normal_(np.empty({fastinit.MAX_THREADS} * 256, np.float32), seed=5, num_threads={fastinit.MAX_THREADS})
+        b = fastinit.normal_(np.empty(a.size, np.float32), seed=5, num_threads=1)
+        print(np.array_equal(a, b))
+    """)
+    assert out.returncode == 0 and out.stdout.split() == ["True"], out.stderr
+
+
+def test_huge_omp_num_threads_is_a_clear_error_not_an_abort():
+    out = run_python("""
+        import numpy as np, fastinit
+        try:
+            fastinit.uniform_(np.empty(1 << 20))
+        except ValueError as e:
+            print("error:", e)
+        print(fastinit.uniform_(np.empty(1 << 20), num_threads=2).min() >= 0)
+    """, env={**ENV_NO_OMP, "OMP_NUM_THREADS": "65535"})
+    assert out.returncode == 0, out.stderr
+    assert "OMP_NUM_THREADS=65535 is above fastinit's limit of 1024 threads" in out.stdout
+    assert out.stdout.split()[-1] == "True"
+
+
+def test_omp_num_threads_parsing():
+    assert _runtime._env_num_threads(None) is None
+    assert _runtime._env_num_threads("") is None
+    assert _runtime._env_num_threads("3") == 3
+    assert _runtime._env_num_threads(" 8,2 ") == 8        # nested levels: the first one
+    for bad in ("abc", "0", "-2"):
+        with pytest.warns(RuntimeWarning, match="not a positive integer; fastinit ignores it"):
+            assert _runtime._env_num_threads(bad) is None
+    with pytest.raises(ValueError, match="above fastinit's limit"):
+        _runtime._env_num_threads(str(fastinit.MAX_THREADS + 1))
+
+
+# ---------------------------------------------------------------- CPUs available
+
+def make_cgroup(tmp_path, self_cgroup: str, files: dict[str, str]):
+    """A fake /sys/fs/cgroup tree and /proc/self/cgroup."""
+    root = tmp_path / "cgroup"
+    for rel, text in files.items():
+        f = root / rel
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(text)
+    root.mkdir(exist_ok=True)
+    proc = tmp_path / "proc_self_cgroup"
+    proc.write_text(self_cgroup)
+    return str(root), str(proc)
+
+
+@pytest.mark.parametrize("self_cgroup,files,expected", [
+    # cgroup v2, no limit / 4 CPUs / 1.5 CPUs
+    ("0::/job\n", {"job/cpu.max": "max 100000\n"}, None),
+    ("0::/job\n", {"job/cpu.max": "400000 100000\n"}, 4.0),
+    ("0::/job\n", {"job/cpu.max": "150000 100000\n"}, 1.5),
+    # a limit on a parent applies to the child
+    ("0::/pod/ctr\n", {"pod/cpu.max": "200000 100000", "pod/ctr/cpu.max": "max 100000"}, 2.0),
+    ("0::/pod/ctr\n", {"pod/cpu.max": "800000 100000", "pod/ctr/cpu.max": "300000 100000"}, 3.0),
+    # inside a container (cgroup namespace): the host path is absent, the mount root has the limit
+    ("0::/kubepods/burstable/pod1/abc\n", {"cpu.max": "400000 100000"}, 4.0),
+    # cgroup v1, unlimited / limited, in a cpu,cpuacct mount
+    ("4:cpu,cpuacct:/docker/x\n", {"cpu,cpuacct/docker/x/cpu.cfs_quota_us": "-1",
+                                    "cpu,cpuacct/docker/x/cpu.cfs_period_us": "100000"}, None),
+    ("4:cpu,cpuacct:/docker/x\n", {"cpu,cpuacct/docker/x/cpu.cfs_quota_us": "250000",
+                                    "cpu,cpuacct/docker/x/cpu.cfs_period_us": "100000"}, 2.5),
+    ("2:cpuacct:/\n1:cpu:/\n", {"cpu/cpu.cfs_quota_us": "100000", "cpu/cpu.cfs_period_us": "50000"}, 2.0),
+    # garbage and missing files: no limit
+    ("0::/job\n", {"job/cpu.max": "lots\n"}, None),
+    ("", {}, None),
+])
+def test_cgroup_cpu_limit(tmp_path, self_cgroup, files, expected):
+    root, proc = make_cgroup(tmp_path, self_cgroup, files)
+    assert _cpus.cgroup_cpu_limit(root, proc) == expected
+
+
+def test_cgroup_reader_on_this_machine_does_not_fail():
+    limit = _cpus.cgroup_cpu_limit()
+    assert limit is None or limit > 0
+
+
+def test_available_cpus_is_the_affinity_capped_by_the_quota(monkeypatch):
+    monkeypatch.setattr(_cpus, "affinity_cpus", lambda: 64)
+    assert _cpus.available_cpus(None) == 64
+    assert _cpus.available_cpus(4.0) == 4
+    assert _cpus.available_cpus(1.5) == 2      # rounded up, as joblib.cpu_count
+    assert _cpus.available_cpus(0.2) == 1
+    monkeypatch.setattr(_cpus, "affinity_cpus", lambda: 2)
+    assert _cpus.available_cpus(4.0) == 2
+
+
+def test_default_threads_follow_the_quota(monkeypatch):
+    if not fastinit.openmp_enabled():
+        pytest.skip("serial build: always one thread")
+    monkeypatch.setattr(_runtime, "_num_threads", None)
+    monkeypatch.setattr(_runtime, "_OMP_NUM_THREADS", None)
+    monkeypatch.setattr(_cpus, "affinity_cpus", lambda: 64)
+    monkeypatch.setattr(_runtime, "_cgroup_quota", [4.0])
+    assert fastinit.get_num_threads() == 4
+    monkeypatch.setattr(_runtime, "_cgroup_quota", [None])
+    assert fastinit.get_num_threads() == 64
+    monkeypatch.setattr(_runtime, "_OMP_NUM_THREADS", "3")   # an explicit OMP_NUM_THREADS wins
+    assert fastinit.get_num_threads() == 3
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity on this OS")
+def test_default_threads_follow_the_affinity_mask():
+    if not fastinit.openmp_enabled():
+        pytest.skip("serial build: always one thread")
+    cpu = min(os.sched_getaffinity(0))
+    out = run_python(f"""
+        import os
+        os.sched_setaffinity(0, {{{cpu}}})
+        import numpy as np, fastinit
+        print(fastinit.get_num_threads(), fastinit.available_cpus())
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))!r})   # widened again after import
+        print(fastinit.get_num_threads())
+    """)
+    assert out.returncode == 0, out.stderr
+    first, second = out.stdout.splitlines()
+    assert first == "1 1"
+    assert int(second) == min(len(os.sched_getaffinity(0)), fastinit.MAX_THREADS,
+                              _cpus.available_cpus(_cpus.cgroup_cpu_limit()))
+
+
+# ---------------------------------------------------------------- the fill driver
+
+def test_small_fills_run_on_the_calling_thread():
+    m = _fill.MIN_PER_THREAD
+    assert _fill.threads_for(0, 8) == 1
+    assert _fill.threads_for(m - 1, 8) == 1
+    assert _fill.threads_for(2 * m, 8) == 2
+    assert _fill.threads_for(3 * m + 5, 8) == 3
+    assert _fill.threads_for(100 * m, 8) == 8
+
+
+@pytest.mark.parametrize("threads", [2, 3, 7])
+def test_uneven_ranges_and_more_threads_than_chunks(threads, monkeypatch):
+    """Ranges of unequal length, a last partial chunk, more threads than chunks: all equal one thread."""
+    monkeypatch.setattr(_fill, "CHUNK", 1000)
+    monkeypatch.setattr(_fill, "MIN_PER_THREAD", 1000)
+    for n in (999, 1000, 5_001, 12_345):
+        ref = fastinit.normal_(np.empty(n, np.float32), seed=4, num_threads=1)
+        got = fastinit.normal_(np.full(n, np.nan, np.float32), seed=4, num_threads=threads)
+        assert np.array_equal(got, ref), n
+
+
+def test_ctrl_c_interrupts_a_fill_on_several_threads():
+    """SIGINT while a team is filling: KeyboardInterrupt from the fill, the rest unwritten."""
+    script = """
+        import sys, time, numpy as np, fastinit
+        fastinit.set_simd_path("scalar")
+        out = np.full(1 << 26, np.nan, np.float32)
+        fastinit.trunc_normal_(np.empty(1), seed=0)
+        print("start", flush=True)
+        try:
+            fastinit.trunc_normal_(out, seed=0, num_threads=2)
+        except KeyboardInterrupt:
+            print("interrupted", int(np.isnan(out).sum()), flush=True)
+            sys.exit(3)
+        print("finished", flush=True)
+    """
+    proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script)], stdout=subprocess.PIPE, text=True,
+                            env=ENV_NO_OMP)
+    assert proc.stdout.readline().strip() == "start"
+    threading.Event().wait(0.3)
+    os.kill(proc.pid, signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 3, out
+    words = out.split()
+    assert words[0] == "interrupted" and int(words[1]) > 0
+
+
+def test_fills_in_other_threads_are_not_stopped_by_the_main_threads_signals():
+    """Only the main thread polls for signals; a worker thread's fill completes and is correct."""
+    ref = fastinit.uniform_(np.empty(1 << 20, np.float32), seed=9, num_threads=1)
+    result = {}
+    t = threading.Thread(target=lambda: result.setdefault("a", fastinit.uniform_(
+        np.empty(1 << 20, np.float32), seed=9, num_threads=2)))
+    t.start()
+    t.join()
+    assert np.array_equal(result["a"], ref)
+
+
+def _vm_flags(address: int) -> list[str]:
+    """VmFlags of the mapping holding address, from /proc/self/smaps."""
+    current = None
+    with open("/proc/self/smaps") as f:
+        for line in f:
+            m = re.match(r"^([0-9a-f]+)-([0-9a-f]+) ", line)
+            if m:
+                current = int(m.group(1), 16) <= address < int(m.group(2), 16)
+            elif current and line.startswith("VmFlags:"):
+                return line.split()[1:]
+    return []
+
+
+def _thp_possible() -> bool:
+    try:
+        with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
+            return "[never]" not in f.read()
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not _thp_possible(), reason="no transparent huge pages")
+def test_large_fills_advise_huge_pages():
+    """A fill of fresh anonymous memory (as torch allocates it) marks it MADV_HUGEPAGE ("hg")."""
+    size = 16 << 20
+    with mmap.mmap(-1, size) as m:
+        buf = np.frombuffer(m, np.float32)
+        middle = buf.ctypes.data + size // 2
+        assert "hg" not in _vm_flags(middle)
+        fastinit.uniform_(buf, seed=1)
+        assert "hg" in _vm_flags(middle)
+        del buf
+    small = np.empty(1024, np.float32)   # below HUGEPAGE_MIN_BYTES: left alone (and too small anyway)
+    assert not _fill.advise_hugepages(small.ctypes.data, small.nbytes)
+
+
+def test_large_fill_of_a_memmap(tmp_path):
+    """File-backed memory refuses MADV_HUGEPAGE (EINVAL): ignored, the fill is complete."""
+    n = (_fill.HUGEPAGE_MIN_BYTES // 4) * 2
+    mm = np.lib.format.open_memmap(tmp_path / "big.npy", mode="w+", dtype=np.float32, shape=(n,))
+    _fill.advise_hugepages(mm.ctypes.data, mm.nbytes)      # refused or not: no error
+    fastinit.normal_(mm, seed=2)
+    assert np.array_equal(mm, fastinit.normal_(np.empty(n, np.float32), seed=2))
+    del mm
+
+
+# ---------------------------------------------------------------- SIMD path per thread
+
+def test_simd_path_used_is_per_thread(monkeypatch):
+    paths = fastinit.available_simd_paths()
+    if len(paths) < 2:
+        pytest.skip("one SIMD path only")
+    process_path = fastinit.simd_path()
+    a_path, b_path = "scalar", paths[-1]
+    used = {}
+    real_fill = _fill.fill
+
+    def recording_fill(*args):
+        used.setdefault(threading.current_thread().name, set()).add(args[-1])
+        return real_fill(*args)
+
+    monkeypatch.setattr(_fill, "fill", recording_fill)
+    a_inside, b_inside, a_left = threading.Barrier(2), threading.Event(), threading.Event()
+    seen, errors = {}, []
+
+    def a():
+        with fastinit.simd_path_used(a_path):
+            a_inside.wait()                       # both threads inside their blocks
+            fastinit.uniform_(np.empty(100), seed=1)
+            seen["a in"] = fastinit.simd_path()
+        a_left.set()                              # A leaves first, B still inside
+        b_inside.wait()
+        seen["a out"] = fastinit.simd_path()
+
+    def b():
+        with fastinit.simd_path_used(b_path):
+            a_inside.wait()
+            a_left.wait()
+            fastinit.uniform_(np.empty(100), seed=1)
+            seen["b in"] = fastinit.simd_path()
+        b_inside.set()
+        seen["b out"] = fastinit.simd_path()
+
+    threads = [threading.Thread(target=f, name=f.__name__) for f in (a, b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert seen == {"a in": a_path, "b in": b_path, "a out": process_path, "b out": process_path}
+    codes = {name: code for name, code in _runtime._PATHS.items()}
+    assert used == {"a": {codes[a_path]}, "b": {codes[b_path]}}
+    assert fastinit.simd_path() == process_path
+
+
+def test_simd_path_used_nests_and_restores():
+    before = fastinit.simd_path()
+    with fastinit.simd_path_used("scalar"):
+        with fastinit.simd_path_used("auto"):
+            assert _runtime.path_code() == _fill.best_path()
+        assert fastinit.simd_path() == "scalar"
+    assert fastinit.simd_path() == before
+    with pytest.raises(ValueError, match="not available"):
+        with fastinit.simd_path_used("sse9"):
+            pass
+    assert fastinit.simd_path() == before
+
+
+# ---------------------------------------------------------------- the automatic choice on a busy machine
+
+from fastinit._adaptive import TeamChooser  # noqa: E402
+
+BIG = TeamChooser.MIN_ELEMENTS
+
+
+def test_chooser_starts_with_the_team_and_keeps_it_on_a_quiet_machine():
+    c = TeamChooser()
+    assert c.choose(8, BIG) == 8
+    for _ in range(50):
+        c.record(BIG, 8, cpu_seconds=7.5, wall_seconds=1.0)    # the team got 7.5 CPUs
+        assert c.choose(8, BIG) == 8                           # and a single thread is never tried
+    assert c.single_cpus is None
+
+
+def test_chooser_falls_back_to_one_thread_when_the_team_loses_and_retries_it():
+    c = TeamChooser()
+    c.record(BIG, 2, cpu_seconds=0.3, wall_seconds=1.0)        # busy machine: the team got 0.3 CPU
+    assert c.choose(2, BIG) == 1
+    choices = []
+    for _ in range(3 * TeamChooser.EXPLORE_EVERY):
+        nt = c.choose(2, BIG)
+        choices.append(nt)
+        if nt == 1:
+            c.record(BIG, 1, cpu_seconds=0.6, wall_seconds=1.0)  # one thread gets 0.6 CPU
+        else:
+            c.record(BIG, 2, cpu_seconds=0.3, wall_seconds=1.0)
+    team_probes = choices.count(2)
+    assert 1 <= team_probes <= 4                               # about one fill in EXPLORE_EVERY
+    assert choices.count(1) > len(choices) * 3 // 4
+    # the machine quiets down: the next probe brings the team back for good
+    for _ in range(2 * TeamChooser.EXPLORE_EVERY):
+        nt = c.choose(2, BIG)
+        c.record(BIG, nt, cpu_seconds=1.9 if nt == 2 else 1.0, wall_seconds=1.0)
+    assert c.choose(2, BIG) == 2 and c.prefers_team()
+
+
+def test_chooser_keeps_a_team_that_beats_one_thread_even_below_one_cpu():
+    """Per-task CPU shares: the team gets 0.8 CPU, one thread only 0.5: the team stays."""
+    c = TeamChooser()
+    for _ in range(4 * TeamChooser.EXPLORE_EVERY):
+        nt = c.choose(2, BIG)
+        c.record(BIG, nt, cpu_seconds=0.8 if nt == 2 else 0.5, wall_seconds=1.0)
+    assert c.prefers_team()
+    assert c.single_cpus == pytest.approx(0.5)
+
+
+def test_chooser_ignores_small_fills_and_single_cpu_machines():
+    c = TeamChooser()
+    c.record(BIG - 1, 2, cpu_seconds=0.01, wall_seconds=1.0)
+    assert c.team_cpus is None and c.choose(4, 10) == 4
+    assert c.choose(1, BIG) == 1
+
+
+def test_explicit_thread_counts_are_not_adapted(monkeypatch):
+    monkeypatch.setattr(_runtime, "_num_threads", None)
+    monkeypatch.setattr(_runtime, "_OMP_NUM_THREADS", None)
+    busy = TeamChooser()
+    busy.record(BIG, 2, cpu_seconds=0.1, wall_seconds=1.0)
+    monkeypatch.setattr(_runtime, "_chooser", busy)
+    assert _runtime.fill_threads(3, BIG) == (3, False)
+    if fastinit.openmp_enabled() and _runtime.available_cpus() > 1:
+        assert _runtime.fill_threads(None, BIG) == (1, True)
+    monkeypatch.setattr(_runtime, "_num_threads", 2)
+    assert _runtime.fill_threads(None, BIG) == (2, False)
+
+
+def test_automatic_fills_feed_the_chooser(monkeypatch):
+    if not fastinit.openmp_enabled() or _runtime.available_cpus() < 2:
+        pytest.skip("one CPU: nothing to choose")
+    monkeypatch.setattr(_runtime, "_num_threads", None)
+    monkeypatch.setattr(_runtime, "_OMP_NUM_THREADS", None)
+    fresh = TeamChooser()
+    monkeypatch.setattr(_runtime, "_chooser", fresh)
+    fastinit.uniform_(np.empty(BIG, np.float32), seed=1, num_threads=2)    # explicit: not measured
+    assert fresh.team_cpus is None
+    fastinit.uniform_(np.empty(BIG, np.float32), seed=1)                   # automatic: measured
+    assert fresh.team_cpus is not None and fresh.team_cpus > 0
