@@ -9,9 +9,10 @@
 /* ---------------- Philox4x32-10, 16 blocks at once (one per 32-bit lane) ---------------- */
 
 static inline void mulhilo16(__m512i x, __m512i m, __m512i *hi, __m512i *lo) {
-    __m512i even = _mm512_mul_epu32(x, m);                        /* lanes 0,2,..: 64-bit products */
-    __m512i odd = _mm512_mul_epu32(_mm512_srli_epi64(x, 32), m);  /* lanes 1,3,.. */
-    *hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 32), odd);
+    __m512i even = _mm512_mul_epu32(x, m);                                /* lanes 0,2,..: 64-bit products */
+    __m512i odd = _mm512_mul_epu32(_mm512_shuffle_epi32(x, _MM_PERM_CDAB), m);  /* lanes 1,3,.. */
+    /* high halves: even lanes from the swapped even products, odd lanes already in place */
+    *hi = _mm512_mask_shuffle_epi32(odd, 0x5555, even, _MM_PERM_CDAB);
     *lo = _mm512_mullo_epi32(x, m);
 }
 
@@ -36,8 +37,8 @@ static inline void philox16xN(const fi_params *p, uint64_t g, int ng, __m512i x[
             __m512i hi0, lo0, hi1, lo1;
             mulhilo16(c0[j], m0, &hi0, &lo0);
             mulhilo16(c2[j], m1, &hi1, &lo1);
-            c0[j] = _mm512_xor_si512(_mm512_xor_si512(hi1, c1[j]), kk0);
-            c2[j] = _mm512_xor_si512(_mm512_xor_si512(hi0, c3[j]), kk1);
+            c0[j] = _mm512_ternarylogic_epi32(hi1, c1[j], kk0, 0x96);   /* three-way xor */
+            c2[j] = _mm512_ternarylogic_epi32(hi0, c3[j], kk1, 0x96);
             c1[j] = lo1;
             c3[j] = lo0;
         }
