@@ -71,13 +71,13 @@ static void groups_scalar(const fi_params *p, uint64_t g0, int64_t ngroups, void
         }
         char *o = (char *)dst + group_bytes * (size_t)gi;
         if (p->dtype != FI_F64) {   /* element e: word e / 16 of block e % 16 */
-            narrow_group(p, words, o);
+            narrow_vectors(p, words, FI_NVF, o);
             continue;
         }
         uint64_t k[32];             /* element 16h + l: words 2h (low) and 2h+1 (high) of block l */
         for (int e = 0; e < 32; e++)
             k[e] = (uint64_t)words[32 * (e / 16) + e % 16] | ((uint64_t)words[32 * (e / 16) + 16 + e % 16] << 32);
-        wide_group(p, k, (double *)o);
+        wide_vectors(p, k, FI_NVD, (double *)o);
     }
 }
 

@@ -49,7 +49,7 @@ void fi_groups_avx2(const fi_params *p, uint64_t g0, int64_t ngroups, void *dst)
         philox_group(p, g0 + (uint64_t)gi, x);
         char *o = (char *)dst + group_bytes * (size_t)gi;
         if (p->dtype != FI_F64) {
-            narrow_group(p, x, o);
+            narrow_vectors(p, x, FI_NVF, o);
             continue;
         }
         /* wide element 16h + 8half + 4qtr + i joins words 2h and 2h+1 of block 8half + 4qtr + i */
@@ -62,7 +62,7 @@ void fi_groups_avx2(const fi_params *p, uint64_t g0, int64_t ngroups, void *dst)
                     __m128i u = qtr ? _mm256_extracti128_si256(hi32, 1) : _mm256_castsi256_si128(hi32);
                     k[4 * h + 2 * half + qtr] = _mm256_or_si256(_mm256_cvtepu32_epi64(l), _mm256_slli_epi64(_mm256_cvtepu32_epi64(u), 32));
                 }
-        wide_group(p, k, (double *)o);
+        wide_vectors(p, k, FI_NVD, (double *)o);
     }
 }
 #endif

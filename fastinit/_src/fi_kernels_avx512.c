@@ -5,6 +5,7 @@
 #include "fi_kernels.h"
 #include "fi_simd_avx512.h"
 #include "fi_math.h"
+#include <string.h>
 
 /* ---------------- Philox4x32-10, 16 blocks at once (one per 32-bit lane) ---------------- */
 
@@ -47,21 +48,24 @@ static inline void philox16xN(const fi_params *p, uint64_t g, int ng, __m512i x[
     for (int j = 0; j < NG; j++) { x[j][0] = c0[j]; x[j][1] = c1[j]; x[j][2] = c2[j]; x[j][3] = c3[j]; }
 }
 
-/* word w of the group's 16 blocks feeds narrow elements 16w .. 16w+15 as it stands; wide
- * element 16h + l joins words 2h (low half) and 2h+1 (high half) of block l */
-static inline void store_group(const fi_params *p, const __m512i x[4], void *dst) {
+/* The math runs on both groups of a Philox batch at once (8 vectors): twice the independent
+ * work to overlap with the long dependency chains (log, sqrt, polynomials) of the probits.
+ * Word w of the 16 blocks of group g feeds narrow elements 64g + 16w .. + 15 as it stands; wide
+ * element 16h + l of a group joins words 2h (low half) and 2h+1 (high half) of block l. */
+static inline void store_groups(const fi_params *p, __m512i x[NG][4], void *dst) {
     if (p->dtype != FI_F64) {
-        narrow_group(p, x, dst);
+        narrow_vectors(p, &x[0][0], 4 * NG, dst);
         return;
     }
-    __m512i k[4];
-    for (int h = 0; h < 2; h++)
-        for (int half = 0; half < 2; half++) {
-            __m256i lo = half ? _mm512_extracti64x4_epi64(x[2 * h], 1) : _mm512_castsi512_si256(x[2 * h]);
-            __m256i hi = half ? _mm512_extracti64x4_epi64(x[2 * h + 1], 1) : _mm512_castsi512_si256(x[2 * h + 1]);
-            k[2 * h + half] = _mm512_or_si512(_mm512_cvtepu32_epi64(lo), _mm512_slli_epi64(_mm512_cvtepu32_epi64(hi), 32));
-        }
-    wide_group(p, k, (double *)dst);
+    __m512i k[4 * NG];
+    for (int g = 0; g < NG; g++)
+        for (int h = 0; h < 2; h++)
+            for (int half = 0; half < 2; half++) {
+                __m256i lo = half ? _mm512_extracti64x4_epi64(x[g][2 * h], 1) : _mm512_castsi512_si256(x[g][2 * h]);
+                __m256i hi = half ? _mm512_extracti64x4_epi64(x[g][2 * h + 1], 1) : _mm512_castsi512_si256(x[g][2 * h + 1]);
+                k[4 * g + 2 * h + half] = _mm512_or_si512(_mm512_cvtepu32_epi64(lo), _mm512_slli_epi64(_mm512_cvtepu32_epi64(hi), 32));
+            }
+    wide_vectors(p, k, 4 * NG, (double *)dst);
 }
 
 void fi_groups_avx512(const fi_params *p, uint64_t g0, int64_t ngroups, void *dst) {
@@ -70,7 +74,14 @@ void fi_groups_avx512(const fi_params *p, uint64_t g0, int64_t ngroups, void *ds
         int ng = ngroups - gi < NG ? (int)(ngroups - gi) : NG;
         __m512i x[NG][4];
         philox16xN(p, g0 + (uint64_t)gi, ng, x);
-        for (int j = 0; j < ng; j++) store_group(p, x[j], (char *)dst + group_bytes * (size_t)(gi + j));
+        char *o = (char *)dst + group_bytes * (size_t)gi;
+        if (ng == NG) {
+            store_groups(p, x, o);
+        } else {             /* a last, odd group: computed with a copy of itself, kept once */
+            double tmp[NG * 32];
+            store_groups(p, x, tmp);
+            memcpy(o, tmp, group_bytes * (size_t)ng);
+        }
     }
 }
 #endif

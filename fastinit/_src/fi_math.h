@@ -195,6 +195,36 @@ static inline void probit_upper_dv(const vd t[FI_NBD], const vd q[FI_NBD], vd z[
         any_tail |= md_any(tail[j]);
     }
     if (any_tail) {
+#if FI_COMPACT
+        /* The tail lanes (about 15%) are packed into as few vectors as possible, computed there
+         * and put back: the same operations per lane, on a quarter of the vectors. */
+        double pt[FI_NBD * FI_DL + FI_DL], pn[FI_NBD * FI_DL + FI_DL], pd[FI_NBD * FI_DL + FI_DL];
+        int cnt = 0;
+        FOR_D cnt += d_compress(pt + cnt, tail[j], t[j]);
+        for (int i = cnt; i < FI_NBD * FI_DL + FI_DL; i++) pt[i] = 0.25;   /* (padding lanes: discarded) */
+        const int nv = (cnt + FI_DL - 1) / FI_DL;
+        vd rt[FI_NBD], rr[FI_NBD], tn[FI_NBD], td[FI_NBD];
+        for (int j = 0; j < nv; j++) { rt[j] = d_sqrt(d_neg(log_d(d_load(pt + FI_DL * j)))); rr[j] = d_sub(rt[j], d_set(1.6)); }
+        for (int j = nv; j < FI_NBD; j++) rr[j] = d_set(0.0);
+        horner_dv(FI_AS241_C, 8, rr, tn);
+        horner_dv(FI_AS241_D, 8, rr, td);
+        for (int j = 0; j < nv; j++) {
+            md far = d_gt(rt[j], d_set(5.0));
+            if (md_any(far)) {
+                vd rf = d_sub(rt[j], d_set(5.0));
+                tn[j] = d_blend(far, tn[j], horner_d(FI_AS241_E, 8, rf));
+                td[j] = d_blend(far, td[j], horner_d(FI_AS241_F, 8, rf));
+            }
+            d_store(pn + FI_DL * j, tn[j]);
+            d_store(pd + FI_DL * j, td[j]);
+        }
+        int off = 0;
+        FOR_D {
+            num[j] = d_expand(num[j], tail[j], pn + off);
+            den[j] = d_expand(den[j], tail[j], pd + off);
+            off += md_count(tail[j]);
+        }
+#else
         vd rt[FI_NBD], rr[FI_NBD], tn[FI_NBD], td[FI_NBD];
         FOR_D { rt[j] = d_sqrt(d_neg(log_d(t[j]))); rr[j] = d_sub(rt[j], d_set(1.6)); }
         horner_dv(FI_AS241_C, 8, rr, tn);
@@ -209,6 +239,7 @@ static inline void probit_upper_dv(const vd t[FI_NBD], const vd q[FI_NBD], vd z[
             num[j] = d_blend(tail[j], num[j], tn[j]);
             den[j] = d_blend(tail[j], den[j], td[j]);
         }
+#endif
     }
     FOR_D z[j] = d_div(num[j], den[j]);
 }
@@ -318,9 +349,10 @@ static inline vi bf16_bits(vf x) {
     return i_srl(i_add(i_add(b, i_set(0x7fff)), odd), 16);
 }
 
-/* One narrow group (64 elements of float32/float16/bfloat16): k[j] feeds elements FI_FL*j .. */
-static inline void narrow_group(const fi_params *p, const vi k[FI_NVF], void *dst) {
-    for (int b = 0; b < FI_NVF; b += FI_NBF) {
+/* nvec narrow vectors (a multiple of FI_NBF; 64 / FI_FL per group of float32/float16/bfloat16
+ * elements): k[j] feeds elements FI_FL*j .. FI_FL*j + FI_FL - 1 of dst */
+static inline void narrow_vectors(const fi_params *p, const vi *k, int nvec, void *dst) {
+    for (int b = 0; b < nvec; b += FI_NBF) {
         vf x[FI_NBF];
         narrow_fv(p, k + b, x);
         FOR_F {
@@ -332,9 +364,10 @@ static inline void narrow_group(const fi_params *p, const vi k[FI_NVF], void *ds
     }
 }
 
-/* One wide group (32 float64 elements): k[j] feeds elements FI_DL*j .. */
-static inline void wide_group(const fi_params *p, const vl k[FI_NVD], double *dst) {
-    for (int b = 0; b < FI_NVD; b += FI_NBD) {
+/* nvec wide vectors (a multiple of FI_NBD; 32 / FI_DL per group of float64 elements): k[j] feeds
+ * elements FI_DL*j .. of dst */
+static inline void wide_vectors(const fi_params *p, const vl *k, int nvec, double *dst) {
+    for (int b = 0; b < nvec; b += FI_NBD) {
         vd x[FI_NBD];
         wide_dv(p, k + b, x);
         FOR_D d_store(dst + (size_t)FI_DL * (size_t)(b + j), clamp_d(p, x[j]));

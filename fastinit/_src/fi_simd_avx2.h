@@ -114,4 +114,6 @@ static inline void i_store_u16(uint16_t *dst, vi x) {   /* lanes hold values < 2
     _mm_storeu_si128((__m128i *)dst, _mm256_castsi256_si128(packed));
 }
 static inline void d_store(double *dst, vd x) { _mm256_storeu_pd(dst, x); }
+static inline vd d_load(const double *src) { return _mm256_loadu_pd(src); }
+#define FI_COMPACT 0
 #endif

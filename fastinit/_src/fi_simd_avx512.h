@@ -14,8 +14,8 @@ typedef __mmask8 md;
 
 #define FI_FL 16
 #define FI_DL 8
-#define FI_NBF 4        /* the 4 words of a group at once: four independent chains */
-#define FI_NBD 4
+#define FI_NBF 8        /* vectors of two groups at once: independent chains to overlap */
+#define FI_NBD 8
 
 static inline vf f_set(float x) { return _mm512_set1_ps(x); }
 static inline vf f_add(vf a, vf b) { return _mm512_add_ps(a, b); }
@@ -92,4 +92,15 @@ static inline void f_store_f16(uint16_t *dst, vf x) {
 }
 static inline void i_store_u16(uint16_t *dst, vi x) { _mm256_storeu_si256((__m256i *)dst, _mm512_cvtepi32_epi16(x)); }
 static inline void d_store(double *dst, vd x) { _mm512_storeu_pd(dst, x); }
+static inline vd d_load(const double *src) { return _mm512_loadu_pd(src); }
+
+/* lane compaction: the lanes of m, packed to the front of dst (FI_DL doubles are written) */
+#define FI_COMPACT 1
+static inline int md_count(md m) { return __builtin_popcount(m); }
+static inline int d_compress(double *dst, md m, vd x) {
+    _mm512_storeu_pd(dst, _mm512_maskz_compress_pd(m, x));
+    return md_count(m);
+}
+/* the lanes of m take src[0], src[1], .. in order; the others keep x */
+static inline vd d_expand(vd x, md m, const double *src) { return _mm512_mask_expand_pd(x, m, _mm512_loadu_pd(src)); }
 #endif

@@ -94,4 +94,6 @@ static inline void f_store(float *dst, vf x) { *dst = x; }
 static inline void f_store_f16(uint16_t *dst, vf x) { *dst = fi_f32_to_f16_bits(x); }
 static inline void i_store_u16(uint16_t *dst, vi x) { *dst = (uint16_t)x; }   /* low 16 bits */
 static inline void d_store(double *dst, vd x) { *dst = x; }
+static inline vd d_load(const double *src) { return *src; }
+#define FI_COMPACT 0    /* (one lane: nothing to pack) */
 #endif
