@@ -163,6 +163,29 @@ static inline void horner_dv(const double *c, int n, const vd x[FI_NBD], vd acc[
     }
 }
 
+/* Estrin's scheme for one vector, c[0] + c[1] x + .. + c[n-1] x^(n-1), n <= 16: pairs
+ * c[2i] + c[2i+1] x, then pairs of those with x^2, x^4, ..: a dependency depth of ~2 log2(n)
+ * operations instead of Horner's 2n.  Used on the float64 tail, whose few vectors are
+ * latency-bound (log -> sqrt -> polynomial); the order of operations is fixed, as everywhere. */
+static inline vd estrin_d(const double *c, int n, vd x) {
+    vd a[8];
+    int m = (n + 1) / 2;
+    for (int i = 0; i < m; i++)
+        a[i] = 2 * i + 1 < n ? d_add(d_set(c[2 * i]), d_mul(d_set(c[2 * i + 1]), x)) : d_set(c[2 * i]);
+    vd pw = d_mul(x, x);
+    while (m > 1) {
+        int h = (m + 1) / 2;
+        for (int i = 0; i < h; i++) a[i] = 2 * i + 1 < m ? d_add(a[2 * i], d_mul(a[2 * i + 1], pw)) : a[2 * i];
+        m = h;
+        if (m > 1) pw = d_mul(pw, pw);
+    }
+    return a[0];
+}
+
+/* 1 / (2k + 1), k = 0 .. FI_LOG_TERMS_F64 - 1: the atanh series of log_d */
+static const double FI_LOG_SERIES_F64[FI_LOG_TERMS_F64] = {
+    1.0, 1.0 / 3, 1.0 / 5, 1.0 / 7, 1.0 / 9, 1.0 / 11, 1.0 / 13, 1.0 / 15, 1.0 / 17, 1.0 / 19, 1.0 / 21, 1.0 / 23};
+
 /* as log_fv */
 static inline vd log_d(vd x) {
     vl b = d_bits(x);
@@ -174,8 +197,7 @@ static inline vd log_d(vd x) {
     vd f = d_sub(l_as_d(mb), d_set(1.0));
     vd s = d_div(f, d_add(d_set(2.0), f));
     vd s2 = d_mul(s, s);
-    vd r = d_set(1.0 / (2 * (FI_LOG_TERMS_F64 - 1) + 1));
-    for (int k = FI_LOG_TERMS_F64 - 2; k >= 0; k--) r = d_add(d_mul(r, s2), d_set(1.0 / (2 * k + 1)));
+    vd r = estrin_d(FI_LOG_SERIES_F64, FI_LOG_TERMS_F64, s2);
     vd l = d_mul(d_add(s, s), r);
     vd ef = l_small_to_d(e);
     return d_add(d_mul(ef, d_set(FI_LN2_HI_F64)), d_add(l, d_mul(ef, d_set(FI_LN2_LO_F64))));
@@ -198,43 +220,49 @@ static inline void probit_upper_dv(const vd t[FI_NBD], const vd q[FI_NBD], vd z[
 #if FI_COMPACT
         /* The tail lanes (about 15%) are packed into as few vectors as possible, computed there
          * and put back: the same operations per lane, on a quarter of the vectors. */
-        double pt[FI_NBD * FI_DL + FI_DL], pn[FI_NBD * FI_DL + FI_DL], pd[FI_NBD * FI_DL + FI_DL];
+        vd pt[FI_NBD + 2], pn[FI_NBD + 2], pd[FI_NBD + 2];
         int cnt = 0;
-        FOR_D cnt += d_compress(pt + cnt, tail[j], t[j]);
-        for (int i = cnt; i < FI_NBD * FI_DL + FI_DL; i++) pt[i] = 0.25;   /* (padding lanes: discarded) */
+        pt[0] = d_set(0.25);
+        FOR_D cnt = d_pack(pt, cnt, tail[j], t[j]);
         const int nv = (cnt + FI_DL - 1) / FI_DL;
         vd rt[FI_NBD], rr[FI_NBD], tn[FI_NBD], td[FI_NBD];
-        for (int j = 0; j < nv; j++) { rt[j] = d_sqrt(d_neg(log_d(d_load(pt + FI_DL * j)))); rr[j] = d_sub(rt[j], d_set(1.6)); }
-        for (int j = nv; j < FI_NBD; j++) rr[j] = d_set(0.0);
-        horner_dv(FI_AS241_C, 8, rr, tn);
-        horner_dv(FI_AS241_D, 8, rr, td);
+        for (int j = 0; j < nv; j++) {
+            rt[j] = d_sqrt(d_neg(log_d(pt[j])));
+            rr[j] = d_sub(rt[j], d_set(1.6));
+            tn[j] = estrin_d(FI_AS241_C, 8, rr[j]);
+            td[j] = estrin_d(FI_AS241_D, 8, rr[j]);
+        }
         for (int j = 0; j < nv; j++) {
             md far = d_gt(rt[j], d_set(5.0));
             if (md_any(far)) {
                 vd rf = d_sub(rt[j], d_set(5.0));
-                tn[j] = d_blend(far, tn[j], horner_d(FI_AS241_E, 8, rf));
-                td[j] = d_blend(far, td[j], horner_d(FI_AS241_F, 8, rf));
+                tn[j] = d_blend(far, tn[j], estrin_d(FI_AS241_E, 8, rf));
+                td[j] = d_blend(far, td[j], estrin_d(FI_AS241_F, 8, rf));
             }
-            d_store(pn + FI_DL * j, tn[j]);
-            d_store(pd + FI_DL * j, td[j]);
+            pn[j] = tn[j];
+            pd[j] = td[j];
         }
+        pn[nv] = pd[nv] = d_set(0.0);
         int off = 0;
         FOR_D {
-            num[j] = d_expand(num[j], tail[j], pn + off);
-            den[j] = d_expand(den[j], tail[j], pd + off);
+            num[j] = d_unpack(pn, off, tail[j], num[j]);
+            den[j] = d_unpack(pd, off, tail[j], den[j]);
             off += md_count(tail[j]);
         }
 #else
         vd rt[FI_NBD], rr[FI_NBD], tn[FI_NBD], td[FI_NBD];
-        FOR_D { rt[j] = d_sqrt(d_neg(log_d(t[j]))); rr[j] = d_sub(rt[j], d_set(1.6)); }
-        horner_dv(FI_AS241_C, 8, rr, tn);
-        horner_dv(FI_AS241_D, 8, rr, td);
+        FOR_D {
+            rt[j] = d_sqrt(d_neg(log_d(t[j])));
+            rr[j] = d_sub(rt[j], d_set(1.6));
+            tn[j] = estrin_d(FI_AS241_C, 8, rr[j]);
+            td[j] = estrin_d(FI_AS241_D, 8, rr[j]);
+        }
         FOR_D {
             md far = md_and(d_gt(rt[j], d_set(5.0)), tail[j]);
             if (md_any(far)) {
                 vd rf = d_sub(rt[j], d_set(5.0));
-                tn[j] = d_blend(far, tn[j], horner_d(FI_AS241_E, 8, rf));
-                td[j] = d_blend(far, td[j], horner_d(FI_AS241_F, 8, rf));
+                tn[j] = d_blend(far, tn[j], estrin_d(FI_AS241_E, 8, rf));
+                td[j] = d_blend(far, td[j], estrin_d(FI_AS241_F, 8, rf));
             }
             num[j] = d_blend(tail[j], num[j], tn[j]);
             den[j] = d_blend(tail[j], den[j], td[j]);

@@ -94,13 +94,23 @@ static inline void i_store_u16(uint16_t *dst, vi x) { _mm256_storeu_si256((__m25
 static inline void d_store(double *dst, vd x) { _mm512_storeu_pd(dst, x); }
 static inline vd d_load(const double *src) { return _mm512_loadu_pd(src); }
 
-/* lane compaction: the lanes of m, packed to the front of dst (FI_DL doubles are written) */
+/* Lane compaction, in registers: a "stream" P[0], P[1], .. of packed lanes.  d_pack appends the
+ * lanes of m of x at stream position c (returns the new length); d_unpack gives x with the lanes
+ * of m replaced, in order, by the stream from position c.  P needs room for c / 8 + 2 vectors. */
 #define FI_COMPACT 1
 static inline int md_count(md m) { return __builtin_popcount(m); }
-static inline int d_compress(double *dst, md m, vd x) {
-    _mm512_storeu_pd(dst, _mm512_maskz_compress_pd(m, x));
-    return md_count(m);
+static inline int d_pack(vd *P, int c, md m, vd x) {
+    const int r = c & 7, k = c >> 3;
+    const __m512i iota = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
+    __m512i rot = _mm512_and_si512(_mm512_sub_epi64(iota, _mm512_set1_epi64(r)), _mm512_set1_epi64(7));
+    vd R = _mm512_permutexvar_pd(rot, _mm512_maskz_compress_pd(m, x));   /* packed lanes from lane r on */
+    P[k] = _mm512_mask_blend_pd((__mmask8)(0xFFu << r), P[k], R);
+    P[k + 1] = R;                                                        /* (the overflow, if any) */
+    return c + md_count(m);
 }
-/* the lanes of m take src[0], src[1], .. in order; the others keep x */
-static inline vd d_expand(vd x, md m, const double *src) { return _mm512_mask_expand_pd(x, m, _mm512_loadu_pd(src)); }
+static inline vd d_unpack(const vd *P, int c, md m, vd x) {
+    const int r = c & 7, k = c >> 3;
+    __m512i idx = _mm512_add_epi64(_mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7), _mm512_set1_epi64(r));
+    return _mm512_mask_expand_pd(x, m, _mm512_permutex2var_pd(P[k], idx, P[k + 1]));
+}
 #endif
