@@ -1,4 +1,4 @@
-"""Fit fastinit's float32 probit polynomials and split ln 2; print the block of
+"""Fit fastinit's float32 probit polynomials, split ln 2 and tabulate the float32 log; print the block of
 fastinit/_src/fi_kernels.h between "BEGIN generated" and "END generated" exactly as it stands.
 
     python tools/gen_probit_coeffs.py            # print the block (fit diagnostics on stderr)
@@ -74,9 +74,23 @@ def ln2_split():
     return out
 
 
+def log_table():
+    """The float32 log's table over the mantissa m in [1, 2): for the 16 cells of its top 4 bits,
+    inv = float32(1 / c) with c the cell's centre, and -log(inv) (exact to float64, then float32):
+    log m = -log(inv) + log1p(m * inv - 1), |m * inv - 1| <= 1/32."""
+    mp.mp.dps = 50
+    inv = [float(np.float32(1 / (1 + (i + 0.5) / 16))) for i in range(16)]
+    return inv, [float(np.float32(float(-mp.log(mp.mpf(v))))) for v in inv]
+
+
 def block() -> str:
     lines = [BEGIN]
     lines += [f"#define {name} {value!r}" for name, value in ln2_split()]
+    inv, neg_log = log_table()
+    for name, tab in (("FI_LOG32_INV", inv), ("FI_LOG32_NEGLOG", neg_log)):
+        lines.append(f"static const float {name}[16] = {{")
+        lines += [f"    {v!r}f," for v in tab]
+        lines.append("};")
     arrays = coefficients()
     lines += [f"#define {name}_N {len(c)}" for name, c in arrays.items()]
     for name, c in arrays.items():
