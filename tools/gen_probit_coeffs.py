@@ -75,11 +75,11 @@ def ln2_split():
 
 
 def log_table():
-    """The float32 log's table over the mantissa m in [1, 2): for the 16 cells of its top 4 bits,
+    """The float32 log's table over the mantissa m in [1, 2): for the 8 cells of its top 3 bits,
     inv = float32(1 / c) with c the cell's centre, and -log(inv) (exact to float64, then float32):
-    log m = -log(inv) + log1p(m * inv - 1), |m * inv - 1| <= 1/32."""
+    log m = -log(inv) + log1p(m * inv - 1), |m * inv - 1| <= 1/17."""
     mp.mp.dps = 50
-    inv = [float(np.float32(1 / (1 + (i + 0.5) / 16))) for i in range(16)]
+    inv = [float(np.float32(1 / (1 + (i + 0.5) / 8))) for i in range(8)]
     return inv, [float(np.float32(float(-mp.log(mp.mpf(v))))) for v in inv]
 
 
@@ -88,7 +88,7 @@ def block() -> str:
     lines += [f"#define {name} {value!r}" for name, value in ln2_split()]
     inv, neg_log = log_table()
     for name, tab in (("FI_LOG32_INV", inv), ("FI_LOG32_NEGLOG", neg_log)):
-        lines.append(f"static const float {name}[16] = {{")
+        lines.append(f"static const float {name}[8] = {{")
         lines += [f"    {v!r}f," for v in tab]
         lines.append("};")
     arrays = coefficients()

@@ -54,11 +54,7 @@ static inline vf u_to_f(vi a) {     /* hi * 65536 is exact, so the add is the on
     return _mm256_add_ps(hi, _mm256_cvtepi32_ps(_mm256_and_si256(a, _mm256_set1_epi32(0xffff))));
 }
 
-static inline vf f_lookup16(const float *tab, vi idx) {   /* tab[idx], idx in [0, 16) */
-    vf lo = _mm256_permutevar8x32_ps(_mm256_loadu_ps(tab), idx);
-    vf hi = _mm256_permutevar8x32_ps(_mm256_loadu_ps(tab + 8), idx);
-    return _mm256_blendv_ps(lo, hi, _mm256_castsi256_ps(_mm256_cmpgt_epi32(idx, _mm256_set1_epi32(7))));
-}
+static inline vf f_lookup8(const float *tab, vi idx) { return _mm256_permutevar8x32_ps(_mm256_loadu_ps(tab), idx); }
 static inline vd d_set(double x) { return _mm256_set1_pd(x); }
 static inline vd d_add(vd a, vd b) { return _mm256_add_pd(a, b); }
 static inline vd d_sub(vd a, vd b) { return _mm256_sub_pd(a, b); }

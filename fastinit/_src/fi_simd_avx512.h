@@ -47,7 +47,9 @@ static inline vi i_blend(mf m, vi a, vi b) { return _mm512_mask_blend_epi32(m, a
 static inline vf i_to_f(vi a) { return _mm512_cvtepi32_ps(a); }
 static inline vf u_to_f(vi a) { return _mm512_cvtepu32_ps(a); }
 
-static inline vf f_lookup16(const float *tab, vi idx) { return _mm512_permutexvar_ps(idx, _mm512_loadu_ps(tab)); }
+static inline vf f_lookup8(const float *tab, vi idx) {   /* tab[idx], idx in [0, 8) */
+    return _mm512_permutexvar_ps(idx, _mm512_castps256_ps512(_mm256_loadu_ps(tab)));
+}
 static inline vd d_set(double x) { return _mm512_set1_pd(x); }
 static inline vd d_add(vd a, vd b) { return _mm512_add_pd(a, b); }
 static inline vd d_sub(vd a, vd b) { return _mm512_sub_pd(a, b); }

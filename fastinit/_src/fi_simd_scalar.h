@@ -51,7 +51,7 @@ static inline vi i_blend(mf m, vi a, vi b) { return m ? b : a; }
 static inline vf i_to_f(vi a) { return (float)(int32_t)a; }           /* signed */
 static inline vf u_to_f(vi a) { return (float)a; }                    /* unsigned */
 
-static inline vf f_lookup16(const float *tab, vi idx) { return tab[idx]; }
+static inline vf f_lookup8(const float *tab, vi idx) { return tab[idx]; }
 /* float64 */
 static inline vd d_set(double x) { return x; }
 static inline vd d_add(vd a, vd b) { return a + b; }
