@@ -117,3 +117,21 @@ def test_uniform_low_equals_high_fills_low_rounded(fmt, dt, value):
     """One rule: low == high fills round(low) in the dtype, whichever way it rounds."""
     x = fastinit.uniform_(np.empty(100, dt), value, value, seed=1)
     assert (x == dt(value)).all()
+
+
+def test_kernel_boundary_checks_codes_and_sizes():
+    """fastinit._fill takes named parameters and a byte view, and refuses what would misdirect a write."""
+    from fastinit import _fill
+    p = _fill.Params(dist=_fill.Dist.UNIFORM, dtype=_fill.Dtype.F32, seed=1, clamp_lo=0.0, clamp_hi=1.0)
+    for bad in ({"dist": 7}, {"dtype": 9}, {"method": 5}):
+        kw = {"dist": 0, "dtype": 0, "seed": 1, "clamp_lo": 0.0, "clamp_hi": 1.0, **bad}
+        with pytest.raises(ValueError):
+            _fill.Params(**kw)
+    with pytest.raises(ValueError, match="whole number"):
+        _fill.fill(np.zeros(7, np.uint8), p, 0, 1, _fill.Path.SCALAR)
+    with pytest.raises(ValueError):
+        _fill.fill(np.zeros(8, np.uint8), p, 0, 1, 9)
+    out = np.zeros(2, np.float32)
+    _fill.fill(out.view(np.uint8), p, 0, 1, _fill.Path.SCALAR)
+    assert np.array_equal(out, fastinit.uniform_(np.empty(2, np.float32), seed=1))
+    assert [int(d) for d in _fill.Dtype] == [0, 1, 2, 3] and _fill.Path.AVX512.name == "AVX512"
