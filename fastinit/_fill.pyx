@@ -57,6 +57,13 @@ _MAIN_THREAD_ID = threading.main_thread().ident
 
 
 
+def _known(kind, int code):
+    """ValueError unless code is one of the C header's values of the enum kind (Cython's enum
+    classes would otherwise make up a member for any integer)."""
+    if code not in {int(member) for member in kind.__members__.values()}:
+        raise ValueError(f"{code} is not a {kind.__name__} code; known: {dict((m.name, int(m)) for m in kind.__members__.values())}")
+
+
 cdef class Params:
     """One fill's parameters (the C struct fi_params), by name."""
     cdef fi_params p
@@ -64,7 +71,7 @@ cdef class Params:
     def __init__(self, *, Dist dist, Dtype dtype, uint64_t seed, uint64_t stream=0, double loc=0.0,
                  double scale=1.0, bint wide=False, Method method=INVERT, double p_lo=0.0,
                  double p_hi=0.0, double mass=1.0, double clamp_lo, double clamp_hi, coef=()):
-        Dist(dist), Dtype(dtype), Method(method)   # (ValueError on a code the C header lacks)
+        _known(Dist, dist), _known(Dtype, dtype), _known(Method, method)
         if len(coef) > FI_SERIES_N:
             raise ValueError(f"at most {FI_SERIES_N} series coefficients; got {len(coef)}")
         self.p.key[0] = <uint32_t>seed
@@ -138,7 +145,7 @@ def fill(unsigned char[::1] out, Params params not None, uint64_t first, int num
     """Fill out (the bytes of len(out) // itemsize elements) with elements first.. of the stream
     params describe.  Returns what it cost: (threads used, CPU seconds its threads worked, wall
     seconds)."""
-    Path(path)
+    _known(Path, path)
     cdef int itemsize = ITEMSIZE[params.p.dtype]
     if out.shape[0] % itemsize:
         raise ValueError(f"out holds {out.shape[0]} bytes, not a whole number of {itemsize}-byte elements")
