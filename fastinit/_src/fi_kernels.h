@@ -3,8 +3,8 @@
  * Every element i of a fill is a pure function of (seed, stream, i): the Philox4x32-10 block
  * that feeds it, and the arithmetic that turns its bits into a value, are fixed by the element's
  * global index alone.  All paths (portable scalar reference, AVX-512, AVX2) use the same layout
- * and perform the same IEEE operations in the same order (no FMA contraction, no libm), so their
- * results are bit-identical on every CPU.
+ * and perform the same IEEE operations in the same order (one source, fi_math.h, over per-ISA
+ * primitives; no FMA contraction, no libm), so their results are bit-identical on every CPU.
  *
  * Layout ("groups"): elements are taken in groups of G = 64 (outputs fed by one 32-bit word:
  * float32, float16, bfloat16) or G = 32 (float64, fed by two words).  Element e of group g uses
@@ -18,6 +18,8 @@
 
 #include <stdint.h>
 
+/* The codes shared with Python: declared once, here; fastinit/_fill.pyx exposes them as the
+ * IntEnums Dist, Dtype, Path and Method. */
 enum fi_dist { FI_UNIFORM = 0, FI_NORMAL = 1, FI_TRUNC = 2 };
 enum fi_dtype { FI_F32 = 0, FI_F64 = 1, FI_F16 = 2, FI_BF16 = 3 };
 enum fi_path { FI_PATH_SCALAR = 0, FI_PATH_AVX512 = 1, FI_PATH_AVX2 = 2 };
