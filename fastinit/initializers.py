@@ -250,15 +250,56 @@ def lecun_normal_(out: np.ndarray, *, layout: str = "torch", in_axis=None, out_a
 
 # ---------------------------------------------------------------- orthogonal and sparse
 
-def orthogonal_(out: np.ndarray, gain: float = 1.0, *, layout: str = "torch", full_shape=None, offset: int = 0,
-                seed: int | None = None, stream: int = 0, num_threads: int | None = None, dtype=None) -> np.ndarray:
-    """A (semi-)orthogonal matrix times gain: Householder QR (LAPACK geqrf + orgqr through scipy) of a
-    Gaussian matrix, Q's columns multiplied by sign(diag R) so Q is Haar-distributed (Mezzadri,
-    math-ph/0609050).  Computed in float64 for float64 output, else in float32 (as torch does).
-    More than 2 dims are flattened as torch does, (shape[0], -1), or as Keras, (-1, shape[-1]),
-    with layout='keras'.  A shard computes the whole matrix (O(whole) memory) and keeps its slice."""
+def _haar_rows_(m: np.ndarray, scale: float) -> np.ndarray:
+    """Turn a C-ordered (rows, cols) standard Gaussian matrix with rows <= cols, in place, into
+    scale times a Haar-distributed matrix with orthonormal rows.
+
+    Householder QR of a Gaussian matrix A, with Q's columns multiplied by sign(diag R), gives a
+    Haar-distributed Q (Mezzadri, math-ph/0609050; torch.nn.init.orthogonal_ does exactly this).
+    Reflector k of that QR is built from column k below row k after the first k-1 reflections,
+    which is again a standard Gaussian vector independent of them (rotation invariance).  So the
+    reflectors can be built directly from independent Gaussian vectors (Stewart, "The efficient
+    generation of random orthogonal matrices", SIAM J. Numer. Anal. 17(3), 1980) and Q formed
+    from them by LAPACK orgqr: the factorization (geqrf), half of the work of a QR, is skipped.
+    LAPACK sees m's memory as the column-major (cols, rows) matrix m.T: reflector k is m[k, k:],
+    and Q's columns are m's rows."""
     from scipy.linalg import lapack
 
+    rows, cols = m.shape
+    k = np.arange(rows)
+    # ||m[k, k:]||^2: the row right of the leading square block, plus that block's upper triangle;
+    # sums of squares (no cancellation) accumulated in float64.
+    norms = np.sqrt(np.add.reduce(np.square(m[:, rows:]), axis=1, dtype=np.float64)
+                    + np.add.reduce(np.square(np.triu(m[:, :rows])), axis=1, dtype=np.float64))
+    alpha = m[k, k].astype(np.float64)
+    # The reflector LAPACK's larfg builds from x = m[k, k:]: H x = beta e1 with beta = -sign(alpha) ||x||,
+    # v = (1, x[1:] / (alpha - beta)), tau = (beta - alpha) / beta; tau = 0 when x = 0.
+    beta = -np.copysign(norms, alpha)
+    nonzero = norms > 0.0
+    tau = np.where(nonzero, (beta - alpha) / np.where(nonzero, beta, 1.0), 0.0).astype(m.dtype)
+    m *= np.where(nonzero, 1.0 / np.where(nonzero, alpha - beta, 1.0), 0.0).astype(m.dtype)[:, None]
+    lapack_view = m.T                      # Fortran-ordered (cols, rows): m's own memory
+    orgqr = lapack.get_lapack_funcs("orgqr", (lapack_view,))
+    lwork = int(orgqr(lapack_view, tau, lwork=-1)[1][0].real)   # workspace query: blocked LAPACK
+    q, _, info = orgqr(lapack_view, tau, lwork=lwork, overwrite_a=True)   # (reads only below the diagonal)
+    if info != 0:
+        raise RuntimeError(f"LAPACK orgqr failed (info={info})")
+    if not np.shares_memory(q, m):         # (f2py works in place on Fortran-ordered input)
+        m[...] = q.T
+    # The sign correction (R's diagonal |beta| > 0) and the gain, in one pass.
+    m *= (scale * np.where(beta < 0.0, -1.0, 1.0)).astype(m.dtype)[:, None]
+    return m
+
+
+def orthogonal_(out: np.ndarray, gain: float = 1.0, *, layout: str = "torch", full_shape=None, offset: int = 0,
+                seed: int | None = None, stream: int = 0, num_threads: int | None = None, dtype=None) -> np.ndarray:
+    """A (semi-)orthogonal matrix times gain, Haar-distributed as torch.nn.init.orthogonal_'s
+    sign-corrected QR of a Gaussian matrix (Mezzadri, math-ph/0609050), generated from Gaussian
+    Householder reflectors (Stewart 1980; see _haar_rows_) at half the cost of a QR.  Computed in
+    float64 for float64 output, else in float32 (as torch does); a wide matrix in out's own memory
+    when out is float32/float64 and not a shard, a tall one as the transpose of a wide one.  More
+    than 2 dims are flattened as torch does, (shape[0], -1), or as Keras, (-1, shape[-1]), with
+    layout='keras'.  A shard computes the whole matrix (O(whole) memory) and keeps its slice."""
     out, fmt, shape, off = _whole(out, full_shape, offset, dtype)
     if len(shape) < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
@@ -270,24 +311,18 @@ def orthogonal_(out: np.ndarray, gain: float = 1.0, *, layout: str = "torch", fu
         return out
     rows = shape[0] if layout == "torch" else size // shape[-1]
     cols = size // rows
-    tall, short = max(rows, cols), min(rows, cols)
-    work = np.float64 if fmt.wide else np.float32
-    # A (short, tall) C-order Gaussian viewed as its transpose: the (tall, short) Fortran-order
-    # matrix LAPACK factors in place, without a copy.
-    gauss = normal_(np.empty((short, tall), work), seed=_seeding.resolve(seed), stream=stream,
-                    num_threads=num_threads).T
-    geqrf, orgqr = lapack.get_lapack_funcs(("geqrf", "orgqr"), (gauss,))
-    lwork = int(geqrf(gauss, lwork=-1)[2][0].real)    # workspace queries: blocked (fast) LAPACK
-    qr, tau, _, info = geqrf(gauss, lwork=lwork, overwrite_a=True)
-    signs = np.where(np.diag(qr) < 0, -1.0, 1.0).astype(work)
-    lwork = int(orgqr(qr, tau, lwork=-1)[1][0].real)
-    q, _, info2 = orgqr(qr, tau, lwork=lwork, overwrite_a=True)
-    if info != 0 or info2 != 0:
-        raise RuntimeError(f"LAPACK QR failed (geqrf info={info}, orgqr info={info2})")
-    q *= signs
-    if rows < cols:
-        q = q.T
-    return _write(out, fmt, gain * q.reshape(-1)[off:off + out.size])
+    work = np.dtype(np.float64 if fmt.wide else np.float32)
+    whole = out.dtype == work and out.size == size        # the result can be formed in out itself
+    wide = rows <= cols
+    m = out.reshape(rows, cols) if whole and wide else np.empty((min(rows, cols), max(rows, cols)), work)
+    normal_(m, seed=_seeding.resolve(seed), stream=stream, num_threads=num_threads)
+    _haar_rows_(m, gain)
+    result = m if wide else m.T
+    if whole:
+        if not wide:
+            np.copyto(out.reshape(rows, cols), result)
+        return out
+    return _write(out, fmt, result.reshape(-1)[off:off + out.size])
 
 
 def sparse_(out: np.ndarray, sparsity: float, std: float = 0.01, *, full_shape=None, offset: int = 0,
