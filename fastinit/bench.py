@@ -30,6 +30,7 @@ import fastinit
 DESCRIPTION = ("fastinit side by side with numpy, torch and the memory limit: every case interleaved round by "
                "round, best and median of the rounds, thread scaling, a size sweep and the extra memory of a fill.")
 ORTHO_SHAPE = (1024, 1024)
+ORTHO_TALL = (4096, 1024)
 # torch.nn.init.trunc_normal_ at its defaults runs ~13 M values/s: it is timed once per dtype (not
 # best-of-N) so that the default run stays near a minute, and its memory measured on 16 M values.
 TORCH_TRUNC_ROUNDS = 1
@@ -184,6 +185,7 @@ def build_cases(size: int, dtype_name: str, threads: int, torch, fastinit_thread
     buf = np.full(size, 1.0, dtype)   # written once, so the timed runs take no page faults
     mat = buf.reshape(-1, 1024) if size % 1024 == 0 else buf.reshape(1, -1)
     ortho = np.full(ORTHO_SHAPE, 1.0, dtype)
+    ortho_tall = np.full(ORTHO_TALL, 1.0, dtype)
     rng = np.random.default_rng(0)
     kw = dict(seed=1, num_threads=fastinit_threads)
     cases = [
@@ -194,6 +196,8 @@ def build_cases(size: int, dtype_name: str, threads: int, torch, fastinit_thread
         Case("kaiming_normal_", "fastinit", dtype_name, size, lambda: fastinit.kaiming_normal_(mat, **kw)),
         Case("orthogonal_", "fastinit", dtype_name, ortho.size, lambda: fastinit.orthogonal_(ortho, **kw),
              note=f"{ORTHO_SHAPE[0]}x{ORTHO_SHAPE[1]}"),
+        Case("orthogonal_ tall", "fastinit", dtype_name, ortho_tall.size,
+             lambda: fastinit.orthogonal_(ortho_tall, **kw), note=f"{ORTHO_TALL[0]}x{ORTHO_TALL[1]}"),
         Case("uniform_", "numpy", dtype_name, size, lambda: rng.random(out=buf, dtype=dtype)),
         Case("normal_", "numpy", dtype_name, size, lambda: rng.standard_normal(out=buf, dtype=dtype)),
         Case("fill", "numpy", dtype_name, size, parallel_fill(buf, threads), note=f"ndarray.fill split over {threads} threads"),
@@ -208,6 +212,7 @@ def build_cases(size: int, dtype_name: str, threads: int, torch, fastinit_thread
     t = torch.from_numpy(buf)
     tm = torch.from_numpy(mat)
     to = torch.from_numpy(ortho)
+    to_tall = torch.from_numpy(ortho_tall)
     init = torch.nn.init
     cases += [
         Case("uniform_", "torch", dtype_name, size, lambda: init.uniform_(t)),
@@ -218,6 +223,8 @@ def build_cases(size: int, dtype_name: str, threads: int, torch, fastinit_thread
         Case("kaiming_normal_", "torch", dtype_name, size, lambda: init.kaiming_normal_(tm)),
         Case("orthogonal_", "torch", dtype_name, ortho.size, lambda: init.orthogonal_(to),
              note=f"{ORTHO_SHAPE[0]}x{ORTHO_SHAPE[1]}"),
+        Case("orthogonal_ tall", "torch", dtype_name, ortho_tall.size, lambda: init.orthogonal_(to_tall),
+             note=f"{ORTHO_TALL[0]}x{ORTHO_TALL[1]}"),
     ]
     return cases, skipped
 

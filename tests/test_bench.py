@@ -32,6 +32,7 @@ def test_help_is_plain_text():
 def test_medians_and_the_default_vs_one_thread_section(capsys, monkeypatch):
     monkeypatch.setattr(bench, "_torch", lambda: None)          # (tests/test_cli.py runs the torch rows)
     monkeypatch.setattr(bench, "ORTHO_SHAPE", (64, 32))
+    monkeypatch.setattr(bench, "ORTHO_TALL", (96, 32))
     result = bench.run(["--quick", "--size", "8192", "--repeat", "2", "--no-progress"])
     out = capsys.readouterr().out
     for row in result["results"]:
@@ -43,6 +44,7 @@ def test_medians_and_the_default_vs_one_thread_section(capsys, monkeypatch):
     assert "default threads vs 1 thread" in out and "median" in out
     assert result["config"]["fastinit_threads"] == "automatic"
     assert set(result["machine_load"]) == {"other_cpus", "steal_share", "load_average", "busy"}
+    assert {"orthogonal_", "orthogonal_ tall"} <= {r["kernel"] for r in result["results"]}
 
 
 def test_busy_warning():
