@@ -13,11 +13,15 @@ from fastinit._kernels cimport (fi_params, fi_philox4x32_10, fi_path_available, 
                                 fi_omp_max_threads, fi_poll_fn, fi_fill_stats, fi_fill_chunks,
                                 fi_advise_hugepages)
 
-# Work is split into chunks of CHUNK elements, a constant: never derived from the thread count.
-# Values do not depend on it either (each element is a function of its global index); 64 Ki
-# elements (256 KiB of float32) keeps a chunk inside L2 and makes the tail a thread can leave
-# behind when it is descheduled short (tens of microseconds of work).
+# Work is split into chunks of at most CHUNK elements.  Values do not depend on the split (each
+# element is a function of its global index).  64 Ki elements (256 KiB of float32) keep a chunk
+# inside L2 and the tail a descheduled thread can leave behind short (tens of microseconds of
+# work).  Fills too small to give every thread CHUNKS_PER_THREAD such chunks use smaller ones
+# (down to MIN_CHUNK, a multiple of the 64-element group), so that stealing can still even out
+# the threads' shares: this matters with many threads (64 threads, 16 Mi elements).
 CHUNK = 1 << 16
+MIN_CHUNK = 1 << 12
+CHUNKS_PER_THREAD = 16
 # A thread is only worth starting for at least this many elements (team wake-up costs about as
 # much as filling a few thousand elements); smaller fills run on the calling thread.
 MIN_PER_THREAD = 1 << 17
@@ -57,6 +61,15 @@ cdef int _poll_signals(void *ctx) noexcept nogil:
     return 0
 
 
+def chunk_for(int64_t n, int threads):
+    """Elements per chunk for a fill of n elements on `threads` threads."""
+    cdef int64_t chunk = CHUNK
+    cdef int64_t even = (n // (CHUNKS_PER_THREAD * threads)) & ~(<int64_t>63)
+    if threads > 1 and even < chunk:
+        chunk = max(min(chunk, MIN_CHUNK), even)
+    return chunk
+
+
 def threads_for(int64_t n, int num_threads):
     """Threads a fill of n elements runs on: num_threads, fewer when n is too small to share."""
     cdef int64_t useful = n // MIN_PER_THREAD
@@ -92,8 +105,8 @@ def fill(size_t address, int64_t n, uint64_t first, int itemsize, int dist, int 
     p.clamp_hi = clamp_hi
     cdef const fi_params *pp = &p
     cdef char *base = <char *>address
-    cdef int64_t chunk = CHUNK
     cdef int nt = threads_for(n, num_threads)
+    cdef int64_t chunk = chunk_for(n, nt)
     cdef double poll_seconds = POLL_SECONDS
     # Only the main thread receives signals: elsewhere there is nothing to poll for.
     cdef fi_poll_fn poll = NULL

@@ -182,6 +182,15 @@ def test_small_fills_run_on_the_calling_thread():
     assert _fill.threads_for(100 * m, 8) == 8
 
 
+def test_chunks_shrink_so_that_every_thread_gets_several():
+    c, lo, per = _fill.CHUNK, _fill.MIN_CHUNK, _fill.CHUNKS_PER_THREAD
+    assert _fill.chunk_for(1 << 30, 2) == c
+    assert _fill.chunk_for(1 << 30, 1) == c and _fill.chunk_for(1000, 1) == c   # one thread: nothing to share
+    assert _fill.chunk_for(1 << 24, 64) == (1 << 24) // (64 * per)             # 16 chunks per thread
+    assert _fill.chunk_for(1 << 24, 64) % 64 == 0
+    assert _fill.chunk_for(1 << 20, 1000) == lo                                # never below MIN_CHUNK
+
+
 @pytest.mark.parametrize("threads", [2, 3, 7])
 def test_uneven_ranges_and_more_threads_than_chunks(threads, monkeypatch):
     """Ranges of unequal length, a last partial chunk, more threads than chunks: all equal one thread."""
