@@ -1,7 +1,6 @@
 """init_npy: write an initialized tensor straight to a standard .npy file, in bounded memory."""
 from __future__ import annotations
 
-import inspect
 import math
 import os
 import sys
@@ -12,13 +11,9 @@ from typing import Sequence
 
 import numpy as np
 
-from . import _seeding
 from . import _validate as check
-from . import initializers
-from .registry import _check_params, get
+from .registry import scheme as _scheme
 
-# Schemes that need the whole tensor at once (a QR, a per-column mask): filled in one piece.
-WHOLE_TENSOR = (initializers.orthogonal_, initializers.orthogonal, initializers.sparse_)
 NPY_DTYPES = ("float16", "float32", "float64")
 
 
@@ -34,21 +29,6 @@ def _npy_dtype(dtype) -> np.dtype:
         raise ValueError(f"dtype={dt.name}: .npy files here hold {', '.join(NPY_DTYPES)} "
                          "(bfloat16 has no standard .npy type)")
     return dt
-
-
-def resolve_scheme(scheme: str, seed, params: dict):
-    """The scheme's function and its keyword arguments, validated (shared with fastinit.dask)."""
-    fn = get(scheme)
-    for reserved in ("full_shape", "offset", "out", "dtype"):
-        if reserved in params:
-            raise ValueError(f"{reserved}= is set by fastinit here; do not pass it")
-    _check_params(scheme, fn, params)
-    kwargs = dict(params)
-    if "seed" in inspect.signature(fn).parameters:
-        kwargs["seed"] = _seeding.resolve(seed)
-    elif seed is not None:
-        raise ValueError(f"scheme {scheme!r} is not random and takes no seed")
-    return fn, kwargs
 
 
 class _Progress:
@@ -99,7 +79,8 @@ def init_npy(path: str | os.PathLike, shape: Sequence[int] | int, scheme: str, *
     shape = check.shape("shape", shape)
     dt = _npy_dtype(dtype)
     chunk_bytes = check.integer("chunk_bytes", chunk_bytes, 1, 1 << 62)
-    fn, kwargs = resolve_scheme(scheme, seed, params)
+    rec = _scheme(scheme)
+    kwargs = rec.resolve(seed, params)
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         if parent.exists():
@@ -110,7 +91,7 @@ def init_npy(path: str | os.PathLike, shape: Sequence[int] | int, scheme: str, *
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} already exists; pass overwrite=True (command line: --force) to replace it")
     total = math.prod(shape)
-    per = total if fn in WHOLE_TENSOR else max(1, chunk_bytes // dt.itemsize)
+    per = total if rec.whole_tensor else max(1, chunk_bytes // dt.itemsize)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=parent)
     except OSError as e:
@@ -123,7 +104,7 @@ def init_npy(path: str | os.PathLike, shape: Sequence[int] | int, scheme: str, *
             buf = np.empty(min(per, total), dt)
             for start in range(0, total, per):
                 view = buf[:min(per, total - start)]
-                fn(view, full_shape=shape, offset=start, **kwargs)
+                rec.fn(view, full_shape=shape, offset=start, **kwargs)
                 _write(f, view)
                 bar.update(view.nbytes)
             f.flush()

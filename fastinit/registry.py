@@ -3,15 +3,41 @@ from __future__ import annotations
 
 import difflib
 import inspect
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
 
+from . import _seeding
 from . import _validate as check
 from . import initializers as S
 from .kernels import normal_, trunc_normal_, uniform_
 
-_SCHEMES: dict[str, Callable] = {
+@dataclass(frozen=True)
+class Scheme:
+    """One scheme: its in-place function, whether it draws random numbers (takes ``seed=``), and
+    whether it needs the whole tensor at once (a QR, a per-column mask) rather than filling any
+    block at its global offset."""
+    name: str
+    fn: Callable
+    random: bool
+    whole_tensor: bool
+
+    def resolve(self, seed, params: dict) -> dict:
+        """Validated keyword arguments for ``fn`` (seed resolved once, so every block shares it)."""
+        for reserved in ("full_shape", "offset", "out", "dtype"):
+            if reserved in params:
+                raise ValueError(f"{reserved}= is set by fastinit here; do not pass it")
+        _check_params(self.name, self.fn, params)
+        kwargs = dict(params)
+        if self.random:
+            kwargs["seed"] = _seeding.resolve(seed)
+        elif seed is not None:
+            raise ValueError(f"scheme {self.name!r} is not random and takes no seed")
+        return kwargs
+
+
+_FUNCTIONS: dict[str, Callable] = {
     # torch.nn.init names (torch semantics)
     "uniform": uniform_, "normal": normal_, "trunc_normal": trunc_normal_,
     "constant": S.constant_, "zeros": S.zeros_, "ones": S.ones_, "eye": S.eye_, "dirac": S.dirac_,
@@ -29,27 +55,42 @@ _SCHEMES: dict[str, Callable] = {
     "dlrm_embedding": S.dlrm_embedding,
 }
 # the in-place spellings of torch names are accepted too ("xavier_uniform_" ...)
-_ALIASES = {f"{k}_": _SCHEMES[k] for k in (
+_FUNCTIONS.update({f"{k}_": _FUNCTIONS[k] for k in (
     "uniform", "normal", "trunc_normal", "constant", "zeros", "ones", "eye", "dirac", "xavier_uniform",
-    "xavier_normal", "kaiming_uniform", "kaiming_normal", "sparse", "variance_scaling")}
-_ALIASES.update(lecun_uniform_=S.lecun_uniform_, lecun_normal_=S.lecun_normal_, orthogonal_=S.orthogonal_)
+    "xavier_normal", "kaiming_uniform", "kaiming_normal", "sparse", "variance_scaling")})
+_FUNCTIONS.update(lecun_uniform_=S.lecun_uniform_, lecun_normal_=S.lecun_normal_, orthogonal_=S.orthogonal_)
+
+# Schemes whose values at an index depend on the whole tensor, not only on (seed, index).
+_WHOLE_TENSOR = (S.orthogonal_, S.orthogonal, S.sparse_)
+
+_REGISTRY: dict[str, Scheme] = {
+    name: Scheme(name, fn, "seed" in inspect.signature(fn).parameters, fn in _WHOLE_TENSOR)
+    for name, fn in _FUNCTIONS.items()}
 
 
 def schemes() -> list[str]:
     """Every scheme name fastinit.init and fastinit.get accept."""
-    return sorted(set(_SCHEMES) | set(_ALIASES))
+    return sorted(_REGISTRY)
+
+
+def scheme(name: str) -> Scheme:
+    """The registry record of a scheme, by name (close matches suggested for unknown names)."""
+    if not isinstance(name, str):
+        raise TypeError(f"scheme must be a name (str); got {type(name).__name__}")
+    rec = _REGISTRY.get(name)
+    if rec is None:
+        close = difflib.get_close_matches(name, schemes(), n=3)
+        hint = f"; did you mean {' or '.join(close)}?" if close else f"; known schemes: {', '.join(schemes())}"
+        raise ValueError(f"unknown scheme {name!r}{hint}")
+    return rec
+
+
+_record = scheme  # for functions whose argument is named `scheme`
 
 
 def get(name: str) -> Callable:
     """The in-place function of a scheme, by name."""
-    if not isinstance(name, str):
-        raise TypeError(f"scheme must be a name (str); got {type(name).__name__}")
-    fn = _SCHEMES.get(name) or _ALIASES.get(name)
-    if fn is None:
-        close = difflib.get_close_matches(name, schemes(), n=3)
-        hint = f"; did you mean {' or '.join(close)}?" if close else f"; known schemes: {', '.join(schemes())}"
-        raise ValueError(f"unknown scheme {name!r}{hint}")
-    return fn
+    return scheme(name).fn
 
 
 def _check_params(name: str, fn: Callable, params: dict) -> None:
@@ -77,8 +118,8 @@ def init(shape_or_array: Sequence[int] | int | np.ndarray, scheme: str, *, dtype
     """Allocate an array of shape (dtype float32 unless given; "bfloat16" needs ml_dtypes) or take an
     existing array, and fill it with a scheme by name:
     ``fastinit.init((10_000_000, 128), "xavier_uniform", seed=0)``."""
-    fn = get(scheme)
-    _check_params(scheme, fn, params)
+    rec = _record(scheme)
+    _check_params(scheme, rec.fn, params)
     if isinstance(shape_or_array, np.ndarray):
         out = shape_or_array
         if dtype is not None and _alloc_dtype(dtype) != out.dtype:
@@ -86,8 +127,8 @@ def init(shape_or_array: Sequence[int] | int | np.ndarray, scheme: str, *, dtype
                              "dtype= is for allocating by shape")
     else:
         out = np.empty(check.shape("shape", shape_or_array), dtype=_alloc_dtype(np.float32 if dtype is None else dtype))
-    if "seed" in inspect.signature(fn).parameters:
+    if rec.random:
         params["seed"] = seed
     elif seed is not None:
         raise ValueError(f"scheme {scheme!r} is not random and takes no seed")
-    return fn(out, **params)
+    return rec.fn(out, **params)
