@@ -20,9 +20,8 @@ from __future__ import annotations
 import numpy as np
 import torch as _torch
 
-from . import kernels as _k
-from . import initializers as _s
 from .fans import calculate_gain
+from .registry import scheme as _scheme
 
 __all__ = ["uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_", "eye_", "dirac_",
            "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_",
@@ -46,17 +45,19 @@ def _array(t: _torch.Tensor):
     raise TypeError(f"fastinit.torch fills float32, float64, float16 and bfloat16 tensors; got {t.dtype}")
 
 
-def _apply(tensor, fn, *args, generator=None, random=True, **kwargs):
+def _apply(tensor, scheme: str, generator=None, **params):
+    """Fill tensor in place with a registry scheme; random schemes draw their seed from torch."""
     if not isinstance(tensor, _torch.Tensor):
         raise TypeError(f"tensor must be a torch.Tensor; got {type(tensor).__name__}")
     if tensor.is_meta:
         return tensor
+    rec = _scheme(scheme)
+    if rec.random:
+        params["seed"] = _seed(generator)
     in_place = tensor.device.type == "cpu" and tensor.is_contiguous()
     work = tensor.detach() if in_place else _torch.empty(tensor.shape, dtype=tensor.dtype, device="cpu")
     arr, dtype = _array(work)
-    if random:
-        kwargs["seed"] = _seed(generator)
-    fn(arr, *args, dtype=dtype, **kwargs)
+    rec.fn(arr, dtype=dtype, **params)
     if not in_place:
         with _torch.no_grad():
             tensor.copy_(work)
@@ -65,61 +66,61 @@ def _apply(tensor, fn, *args, generator=None, random=True, **kwargs):
 
 def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator=None):
     """U[a, b)."""
-    return _apply(tensor, _k.uniform_, a, b, generator=generator)
+    return _apply(tensor, "uniform_", generator, low=a, high=b)
 
 
 def normal_(tensor, mean: float = 0.0, std: float = 1.0, generator=None):
     """N(mean, std²)."""
-    return _apply(tensor, _k.normal_, mean, std, generator=generator)
+    return _apply(tensor, "normal_", generator, mean=mean, std=std)
 
 
 def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0, generator=None):
     """N(mean, std²) truncated to [a, b] (absolute bounds), single pass by inversion."""
-    return _apply(tensor, _k.trunc_normal_, mean, std, a, b, generator=generator)
+    return _apply(tensor, "trunc_normal_", generator, mean=mean, std=std, a=a, b=b)
 
 
 def constant_(tensor, val: float):
-    return _apply(tensor, _s.constant_, val, random=False)
+    return _apply(tensor, "constant_", val=val)
 
 
 def zeros_(tensor):
-    return _apply(tensor, _s.zeros_, random=False)
+    return _apply(tensor, "zeros_")
 
 
 def ones_(tensor):
-    return _apply(tensor, _s.ones_, random=False)
+    return _apply(tensor, "ones_")
 
 
 def eye_(tensor):
-    return _apply(tensor, _s.eye_, random=False)
+    return _apply(tensor, "eye_")
 
 
 def dirac_(tensor, groups: int = 1):
-    return _apply(tensor, _s.dirac_, groups, random=False)
+    return _apply(tensor, "dirac_", groups=groups)
 
 
 def xavier_uniform_(tensor, gain: float = 1.0, generator=None):
-    return _apply(tensor, _s.xavier_uniform_, gain, generator=generator)
+    return _apply(tensor, "xavier_uniform_", generator, gain=gain)
 
 
 def xavier_normal_(tensor, gain: float = 1.0, generator=None):
-    return _apply(tensor, _s.xavier_normal_, gain, generator=generator)
+    return _apply(tensor, "xavier_normal_", generator, gain=gain)
 
 
 def kaiming_uniform_(tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", generator=None):
-    return _apply(tensor, _s.kaiming_uniform_, a, mode, nonlinearity, generator=generator)
+    return _apply(tensor, "kaiming_uniform_", generator, a=a, mode=mode, nonlinearity=nonlinearity)
 
 
 def kaiming_normal_(tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", generator=None):
-    return _apply(tensor, _s.kaiming_normal_, a, mode, nonlinearity, generator=generator)
+    return _apply(tensor, "kaiming_normal_", generator, a=a, mode=mode, nonlinearity=nonlinearity)
 
 
 def orthogonal_(tensor, gain: float = 1, generator=None):
-    return _apply(tensor, _s.orthogonal_, gain, generator=generator)
+    return _apply(tensor, "orthogonal_", generator, gain=gain)
 
 
 def sparse_(tensor, sparsity: float, std: float = 0.01, generator=None):
-    return _apply(tensor, _s.sparse_, sparsity, std, generator=generator)
+    return _apply(tensor, "sparse_", generator, sparsity=sparsity, std=std)
 
 
 _PATCHED = [n for n in __all__ if n.endswith("_")]
