@@ -26,7 +26,7 @@ def _extension_error(error: ImportError) -> ImportError:
 try:
     from . import _fill  # noqa: F401  (the C kernels: first import, so a missing build is reported here)
 except ImportError as _error:
-    raise _extension_error(_error) from _error
+    raise _extension_error(_error) from None
 
 from ._runtime import (available_simd_paths, get_num_threads, openmp_enabled, set_num_threads,
                        set_simd_path, simd_path, simd_path_used)
