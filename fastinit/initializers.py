@@ -148,7 +148,10 @@ def identity(out: np.ndarray, gain: float = 1.0, *, full_shape=None, offset: int
 # ---------------------------------------------------------------- fan-based schemes (torch names)
 
 def _xavier_std(fans, gain):
-    return check.real("gain", gain) * math.sqrt(2.0 / float(fans[0] + fans[1]))
+    gain = check.real("gain", gain)
+    if gain < 0:  # a negative gain would surface later as a bound error in names the caller never passed
+        raise ValueError(f"gain must be >= 0; got {gain}")
+    return gain * math.sqrt(2.0 / float(fans[0] + fans[1]))
 
 
 def xavier_uniform_(out: np.ndarray, gain: float = 1.0, *, layout: str = "torch", in_axis=None, out_axis=None,

@@ -100,3 +100,15 @@ def test_no_representable_value():
         fastinit.uniform_(np.zeros(4, np.float16), 1.0001, 1.0002, seed=0)
     with pytest.raises(ValueError, match="no float16 value lies in"):
         fastinit.trunc_normal_(np.zeros(4, np.float16), 1.0, 1.0, 1.0001, 1.0002, seed=0)
+
+
+@pytest.mark.parametrize("name", ["xavier_uniform_", "xavier_normal_"])
+def test_negative_gain(name):
+    """Named as the caller passed it (not as the uniform bounds or std it would have become)."""
+    out = np.full((8, 4), SENTINEL, np.float32)
+    with pytest.raises(ValueError, match=r"gain must be >= 0; got -1.0"):
+        getattr(fastinit, name)(out, gain=-1.0, seed=0)
+    with pytest.raises(ValueError, match=r"gain must be >= 0; got -1.0"):
+        fastinit.init((8, 4), name, gain=-1, seed=0)
+    assert (out == SENTINEL).all()
+    assert np.array_equal(getattr(fastinit, name)(out, gain=0.0, seed=0), np.zeros((8, 4), np.float32))
