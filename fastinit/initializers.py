@@ -253,13 +253,17 @@ def lecun_normal_(out: np.ndarray, *, layout: str = "torch", in_axis=None, out_a
 
 # ---------------------------------------------------------------- orthogonal and sparse
 
-def orthogonal_(out: np.ndarray, gain: float = 1.0, *, layout: str = "torch", full_shape=None, offset: int = 0,
-                seed: int | None = None, stream: int = 0, num_threads: int | None = None, dtype=None) -> np.ndarray:
+def orthogonal_(out: np.ndarray, gain: float = 1.0, *, layout: str = "torch", column_axis: int | None = None,
+                full_shape=None, offset: int = 0, seed: int | None = None, stream: int = 0,
+                num_threads: int | None = None, dtype=None) -> np.ndarray:
     """A (semi-)orthogonal matrix times gain: Householder QR (LAPACK geqrf + orgqr through scipy) of a
     Gaussian matrix, Q's columns multiplied by sign(diag R) so Q is Haar-distributed (Mezzadri,
     math-ph/0609050).  Computed in float64 for float64 output, else in float32 (as torch does).
     More than 2 dims are flattened as torch does, (shape[0], -1), or as Keras, (-1, shape[-1]),
-    with layout='keras'.  A shard computes the whole matrix (O(whole) memory) and keeps its slice."""
+    with layout='keras'.  column_axis (layouts 'keras'/'jax') is jax.nn.initializers.orthogonal's: the
+    (size / shape[column_axis], shape[column_axis]) matrix, the other axes in order, moved back so its
+    columns lie along column_axis (default -1, the Keras flattening).  A shard computes the whole
+    matrix (O(whole) memory) and keeps its slice."""
     from scipy.linalg import lapack
 
     out, fmt, shape, off = _whole(out, full_shape, offset, dtype)
@@ -268,10 +272,16 @@ def orthogonal_(out: np.ndarray, gain: float = 1.0, *, layout: str = "torch", fu
     if layout not in ("torch", "keras", "jax"):
         raise ValueError(f"layout={layout!r} is not supported; use one of ['torch', 'keras', 'jax']")
     gain = check.real("gain", gain)
+    col = len(shape) - 1
+    if column_axis is not None:
+        if layout == "torch":
+            raise ValueError("column_axis is for layout='keras' or 'jax' (channels-last); layout='torch' "
+                             "flattens to (shape[0], -1)")
+        col = check.integer("column_axis", column_axis, -len(shape), len(shape)) % len(shape)
     size = math.prod(shape)
     if size == 0:
         return out
-    rows = shape[0] if layout == "torch" else size // shape[-1]
+    rows = shape[0] if layout == "torch" else size // shape[col]
     cols = size // rows
     tall, short = max(rows, cols), min(rows, cols)
     work = np.float64 if fmt.wide else np.float32
@@ -290,7 +300,33 @@ def orthogonal_(out: np.ndarray, gain: float = 1.0, *, layout: str = "torch", fu
     q *= signs
     if rows < cols:
         q = q.T
+    if col != len(shape) - 1:   # rows run over the other axes in order; put the columns back at col
+        q = np.moveaxis(q.reshape(shape[:col] + shape[col + 1:] + (shape[col],)), -1, col)
     return _write(out, fmt, gain * q.reshape(-1)[off:off + out.size])
+
+
+def delta_orthogonal(out: np.ndarray, gain: float = 1.0, *, column_axis: int = -1, full_shape=None, offset: int = 0,
+                     seed: int | None = None, stream: int = 0, num_threads: int | None = None,
+                     dtype=None) -> np.ndarray:
+    """jax.nn.initializers.delta_orthogonal: a 3-, 4- or 5-D channels-last conv kernel that is zero except
+    at the spatial centre (index (k - 1) // 2 of each spatial dim), where it is
+    orthogonal(shape[-2:], gain, column_axis=column_axis) with the same seed; needs shape[-1] >= shape[-2].
+    Xiao et al., Dynamical Isometry and a Mean Field Theory of CNNs (2018), arXiv:1806.05393."""
+    out, fmt, shape, off = _whole(out, full_shape, offset, dtype)
+    if len(shape) not in (3, 4, 5):
+        raise ValueError(f"Delta orthogonal initializer requires a 3D, 4D or 5D shape; got {shape}")
+    if shape[-1] < shape[-2]:
+        raise ValueError(f"`fan_in` must be less or equal than `fan_out`; got shape {shape} "
+                         f"(shape[-2] = {shape[-2]} > shape[-1] = {shape[-1]})")
+    check.integer("column_axis", column_axis, -2, 2)   # an axis of the 2-D centre matrix
+    centre = orthogonal_(np.empty(shape[-2:], out.dtype), gain, layout="jax", column_axis=column_axis, seed=seed,
+                         stream=stream, num_threads=num_threads, dtype=dtype)
+    if math.prod(shape) == 0:
+        return out
+    whole = np.zeros(shape, out.dtype)   # +0.0 is all-zero bits in every format, bfloat16 storage included
+    whole[tuple((k - 1) // 2 for k in shape[:-2])] = centre
+    out.reshape(-1)[...] = whole.reshape(-1)[off:off + out.size]
+    return out
 
 
 def sparse_(out: np.ndarray, sparsity: float, std: float = 0.01, *, full_shape=None, offset: int = 0,

@@ -49,7 +49,7 @@ _FUNCTIONS: dict[str, Callable] = {
     "he_uniform": S.he_uniform, "he_normal": S.he_normal,
     "lecun_uniform": S.lecun_uniform, "lecun_normal": S.lecun_normal,
     "truncated_normal": S.truncated_normal, "random_uniform": S.random_uniform, "random_normal": S.random_normal,
-    "identity": S.identity, "orthogonal": S.orthogonal,
+    "identity": S.identity, "orthogonal": S.orthogonal, "delta_orthogonal": S.delta_orthogonal,
     # embedding presets
     "torch_embedding": S.torch_embedding, "torchrec_embedding": S.torchrec_embedding,
     "dlrm_embedding": S.dlrm_embedding,
@@ -61,7 +61,7 @@ _FUNCTIONS.update({f"{k}_": _FUNCTIONS[k] for k in (
 _FUNCTIONS.update(lecun_uniform_=S.lecun_uniform_, lecun_normal_=S.lecun_normal_, orthogonal_=S.orthogonal_)
 
 # Schemes whose values at an index depend on the whole tensor, not only on (seed, index).
-_WHOLE_TENSOR = (S.orthogonal_, S.orthogonal, S.sparse_)
+_WHOLE_TENSOR = (S.orthogonal_, S.orthogonal, S.delta_orthogonal, S.sparse_)
 
 _REGISTRY: dict[str, Scheme] = {
     name: Scheme(name, fn, "seed" in inspect.signature(fn).parameters, fn in _WHOLE_TENSOR)

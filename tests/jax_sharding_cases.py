@@ -1,0 +1,117 @@
+"""Multi-device cases of fastinit.jax, run by tests/test_jax.py in one subprocess: 8 CPU devices
+need XLA_FLAGS before jax is imported, which a pytest process that already imported jax cannot do.
+
+Every case builds an array with out_sharding and checks, bit for bit, that its global value equals
+the unsharded fastinit.jax result, that it has the sharding asked for, that each device's shard is
+its slice, and (for sharded specs) that no block filled was the whole array.  Prints one line per
+case, then "cases: N"; exits non-zero at the first mismatch.
+"""
+import os
+import sys
+
+os.environ["XLA_FLAGS"] = os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8"
+
+import jax  # noqa: E402  (after XLA_FLAGS)
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+from jax.sharding import NamedSharding, PartitionSpec as P  # noqa: E402
+
+import fastinit  # noqa: E402
+import fastinit.jax as fj  # noqa: E402
+
+assert jax.device_count() == 8, jax.devices()
+# small blocks: one thread spares an OpenMP team per fill (values never depend on the thread count)
+fastinit.set_num_threads(1)
+
+KEY = jax.random.key(42)
+MESHES = {(8,): ("x",), (2, 4): ("x", "y"), (4, 2): ("x", "y")}
+INITS = {
+    "glorot_uniform": fj.glorot_uniform(),
+    "normal": fj.normal(0.5),
+    "truncated_normal": fj.truncated_normal(1.0, lower=-1.0, upper=3.0),
+    "variance_scaling": fj.variance_scaling(2.0, "fan_geo_avg", "normal", in_axis=0, out_axis=-1),
+    "zeros": fj.zeros,
+    "orthogonal": fj.orthogonal(column_axis=0),
+}
+# (shape, specs for a 1-axis mesh, specs for a 2-axis mesh): sharded dims divisible (JAX requires
+# it), the others odd; one row per device; narrow column blocks; one block run >= 65536 elements
+SHAPES = [
+    ((16, 24), [P("x", None), P(None, "x"), P()], [P("x", None), P(None, "y"), P("x", "y"), P("y", "x"), P()]),
+    ((8, 7), [P("x", None), P()], [P("x", None), P(("x", "y"), None), P()]),
+    ((3, 5, 8), [P(None, None, "x")], [P(None, None, "y"), P(None, None, ("x", "y"))]),
+    ((8, 4 * 65536), [P("x", None)], [P(None, "y"), P("x", "y")]),
+]
+
+
+def check(name, init, shape, sharding, label, dtype=jnp.float32, jit=False):
+    want = np.asarray(init(KEY, shape, dtype))
+    blocks = []
+    real_fill_block = fj.fill_block
+
+    def spy(out, *args, **kwargs):
+        blocks.append(out.size)
+        return real_fill_block(out, *args, **kwargs)
+
+    fj.fill_block = spy
+    try:
+        if jit:
+            got = jax.jit(lambda k: init(k, shape, dtype, out_sharding=sharding))(KEY)
+        else:
+            got = init(KEY, shape, dtype, out_sharding=sharding)
+    finally:
+        fj.fill_block = real_fill_block
+    where = f"{name} {shape} {np.dtype(dtype).name} {label}{' jit' if jit else ''}"
+    concrete = sharding if isinstance(sharding, jax.sharding.Sharding) else NamedSharding(jax.sharding.get_mesh(), sharding)
+    assert got.sharding.is_equivalent_to(concrete, len(shape)), (where, got.sharding)
+    assert got.dtype == want.dtype, (where, got.dtype)
+    assert np.array_equal(np.asarray(got).view(np.uint8), want.view(np.uint8)), where
+    for shard in got.addressable_shards:
+        assert np.array_equal(np.asarray(shard.data).view(np.uint8), want[shard.index].view(np.uint8)), (where, shard.index)
+    if not concrete.is_fully_replicated and not fastinit.scheme(init.scheme).whole_tensor:
+        whole = int(np.prod(shape))
+        assert blocks and max(blocks) < whole, (where, "a block as big as the whole array was filled", blocks)
+    print("ok", where, flush=True)
+
+
+def main():
+    count, others = 0, [n for n in INITS if n != "glorot_uniform"]
+    for mesh_shape, axes in MESHES.items():
+        mesh = jax.make_mesh(mesh_shape, axes)
+        for shape, specs1, specs2 in SHAPES:
+            for spec in (specs1 if len(axes) == 1 else specs2):
+                # glorot_uniform on every case, and the other initializers in turn (all of them
+                # meet every mesh); the long-run shape once per mesh and spec
+                names = ["glorot_uniform"] + ([] if shape[1] > 4096 else [others[count % len(others)]])
+                for name in names:
+                    check(name, INITS[name], shape, NamedSharding(mesh, spec), f"mesh{mesh_shape} {spec}")
+                    count += 1
+        # PartitionSpec under a mesh context, as jax.nn.initializers accept it; bfloat16; delta_orthogonal
+        with jax.set_mesh(mesh):
+            check("glorot_normal", fj.glorot_normal(), (16, 24), P(axes[0], None), f"set_mesh{mesh_shape} P")
+            check("he_uniform", fj.he_uniform(), (16, 24), P(None, axes[-1]), f"set_mesh{mesh_shape} P",
+                  dtype=jnp.bfloat16)
+        check("delta_orthogonal", fj.delta_orthogonal(), (3, 3, 8, 8), NamedSharding(mesh, P(None, None, None, axes[-1])),
+              f"mesh{mesh_shape}")
+        count += 3
+    # under jit: a shard_map whose per-device callbacks fill the device's block
+    mesh = jax.make_mesh((2, 4), ("x", "y"))
+    for name, spec in (("glorot_uniform", P("x", "y")), ("zeros", P(None, "y")), ("normal", P(("x", "y"), None)),
+                       ("orthogonal", P("x", None)), ("truncated_normal", P())):
+        check(name, INITS[name], (16, 24), NamedSharding(mesh, spec), f"mesh(2, 4) {spec}", jit=True)
+        count += 1
+    with jax.set_mesh(mesh):
+        check("lecun_normal", fj.lecun_normal(), (8, 12), P("y", "x"), "set_mesh(2, 4) P", jnp.bfloat16, jit=True)
+        count += 1
+    # vmap over keys under jit, with out_sharding: each key's array as if initialized alone
+    keys = jax.random.split(KEY, 3)
+    ns = NamedSharding(mesh, P("x", "y"))
+    got = jax.jit(jax.vmap(lambda k: fj.glorot_uniform()(k, (16, 24), out_sharding=ns)))(keys)
+    for i in range(3):
+        assert np.array_equal(np.asarray(got[i]), np.asarray(fj.glorot_uniform()(keys[i], (16, 24)))), ("vmap", i)
+    print("ok vmap glorot_uniform (16, 24) under jit with", ns.spec, flush=True)
+    count += 1
+    print(f"cases: {count}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
