@@ -50,14 +50,22 @@ STRUCTURAL_CASES = [
 
 
 def _layouts(world_size):
-    """(mesh shape, placements) pairs covered for a world size."""
+    """(mesh shape, placements) pairs covered for a world size.  _StridedShard (private) is what
+    FSDP2 places on top of tensor parallelism: (_StridedShard(0, sf), Shard(0)) on a (dp, tp) mesh
+    is one block per rank; _StridedShard alone is a set of rows per rank."""
     from torch.distributed.tensor import Replicate, Shard
+    from torch.distributed.tensor.placement_types import _StridedShard
     layouts = [((world_size,), (Shard(d),)) for d in range(4)] + [((world_size,), (Replicate(),))]
     if world_size == 4:
         layouts += [((2, 2), p) for p in [(Shard(0), Shard(1)), (Replicate(), Shard(0)), (Shard(0), Replicate()),
-                                           (Shard(1), Shard(0)), (Shard(0), Shard(0)), (Shard(2), Shard(1))]]
+                                           (Shard(1), Shard(0)), (Shard(0), Shard(0)), (Shard(2), Shard(1)),
+                                           (_StridedShard(0, split_factor=2), Shard(0)),
+                                           (_StridedShard(1, split_factor=2), Shard(1))]]
     if world_size == 2:
-        layouts += [((1, 2), (Shard(0), Shard(1))), ((2, 1), (Replicate(), Shard(0)))]
+        layouts += [((1, 2), (Shard(0), Shard(1))), ((2, 1), (Replicate(), Shard(0))),
+                    ((2,), (_StridedShard(0, split_factor=2),)), ((2,), (_StridedShard(1, split_factor=3),))]
+    if world_size == 3:
+        layouts += [((3,), (_StridedShard(1, split_factor=2),))]
     return layouts
 
 
@@ -195,7 +203,20 @@ def _module_cases(cases, world_size):
         return parallelize_module(_meta_net(), mesh, {"embed": RowwiseParallel(), "up": ColwiseParallel(),
                                                       "down": RowwiseParallel()})
 
-    for label, build in (("FSDP2 fully_shard", fsdp), ("tensor parallel", tp)):
+    def fsdp_on_tp():
+        # the 2-D recipe: tensor parallel inside a (dp, tp) mesh's tp dimension, FSDP2 over dp
+        # (Colwise weights end up (_StridedShard(0), Shard(0)))
+        mesh_2d = init_device_mesh("cpu", (2, world_size // 2), mesh_dim_names=("dp", "tp"))
+        model = parallelize_module(_meta_net(), mesh_2d["tp"], {"embed": RowwiseParallel(), "up": ColwiseParallel(),
+                                                                "down": RowwiseParallel()})
+        for layer in (model.embed, model.up, model.down, model.conv):
+            fully_shard(layer, mesh=mesh_2d["dp"])
+        return fully_shard(model, mesh=mesh_2d["dp"])
+
+    builds = [("FSDP2 fully_shard", fsdp), ("tensor parallel", tp)]
+    if world_size == 4:
+        builds.append(("FSDP2 over tensor parallel, 2-D mesh", fsdp_on_tp))
+    for label, build in builds:
         def reset_case(build=build):
             got = _reset_under_patch(build(), seed=7)
             for n, p in got.named_parameters():
