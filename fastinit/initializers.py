@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import numbers
 import warnings
 from typing import Sequence
 
@@ -37,6 +38,9 @@ def _whole(out, full_shape, offset, dtype=None):
     """Validate out and the shard description; returns (out, fmt, whole shape, offset)."""
     out, fmt = check.out_array(out, dtype)
     shape, off = check.shard(full_shape, offset, out.shape)
+    if full_shape is None and off:   # (the kernels allow it: their fill has no end; a scheme's whole is out)
+        raise ValueError(f"offset={off} needs full_shape= (the whole tensor out is a shard of); without "
+                         "full_shape, out is the whole tensor, at offset 0")
     return out, fmt, shape, off
 
 
@@ -176,6 +180,8 @@ def xavier_normal_(out: np.ndarray, gain: float = 1.0, *, layout: str = "torch",
 
 
 def _kaiming_std(fans, a, mode, nonlinearity):
+    if isinstance(a, numbers.Real) and not isinstance(a, bool):
+        check.real("a", a)   # nan/inf/a huge int: an error naming a (calculate_gain keeps torch's own messages)
     fan = _fan(fans, _check_mode(mode, ("fan_in", "fan_out")))
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
@@ -391,7 +397,9 @@ def truncated_normal(out: np.ndarray, mean: float = 0.0, stddev: float = 0.05, *
                      seed: int | None = None, stream: int = 0, num_threads: int | None = None, dtype=None) -> np.ndarray:
     """Keras TruncatedNormal(mean=0, stddev=0.05): N(mean, stddev²) cut at mean ± 2 stddev."""
     _whole(out, full_shape, offset, dtype)
-    stddev = check.real("stddev", stddev)
+    mean, stddev = check.real("mean", mean), check.real("stddev", stddev)   # (before mean - 2 stddev: no OverflowError)
+    if not stddev > 0:
+        raise ValueError(f"stddev must be > 0; got {stddev}")
     return trunc_normal_(out, mean, stddev, mean - 2.0 * stddev, mean + 2.0 * stddev, seed=seed, stream=stream,
                          offset=offset, num_threads=num_threads, dtype=dtype)
 
@@ -400,6 +408,8 @@ def random_uniform(out: np.ndarray, minval: float = -0.05, maxval: float = 0.05,
                    seed: int | None = None, stream: int = 0, num_threads: int | None = None, dtype=None) -> np.ndarray:
     """Keras RandomUniform(minval=-0.05, maxval=0.05)."""
     _whole(out, full_shape, offset, dtype)
+    if check.real("minval", minval) > check.real("maxval", maxval):   # (errors in the caller's names)
+        raise ValueError(f"minval must be <= maxval; got minval={minval}, maxval={maxval}")
     return uniform_(out, minval, maxval, seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
 
 
@@ -407,6 +417,8 @@ def random_normal(out: np.ndarray, mean: float = 0.0, stddev: float = 0.05, *, f
                   seed: int | None = None, stream: int = 0, num_threads: int | None = None, dtype=None) -> np.ndarray:
     """Keras RandomNormal(mean=0, stddev=0.05)."""
     _whole(out, full_shape, offset, dtype)
+    if check.real("stddev", stddev) < 0:
+        raise ValueError(f"stddev must be >= 0; got {stddev}")
     return normal_(out, mean, stddev, seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
 
 
@@ -416,9 +428,13 @@ def torch_embedding(out: np.ndarray, padding_idx: int | None = None, *, full_sha
                     seed: int | None = None, stream: int = 0, num_threads: int | None = None, dtype=None) -> np.ndarray:
     """N(0, 1), torch.nn.Embedding.reset_parameters' default; the padding_idx row (if any) is zero."""
     out, fmt, shape, off = _whole(out, full_shape, offset, dtype)
-    normal_(out, seed=seed, stream=stream, offset=off, num_threads=num_threads, dtype=dtype)
-    if padding_idx is not None and len(shape) == 2:
+    if padding_idx is not None:   # checked before the fill: nothing is written on a bad padding_idx
+        if len(shape) != 2:
+            raise ValueError(f"padding_idx is a row of a 2-D (num_embeddings, embedding_dim) table, as "
+                             f"torch.nn.Embedding's weight; got shape {shape}")
         row = check.integer("padding_idx", padding_idx, -shape[0], shape[0]) % shape[0]
+    normal_(out, seed=seed, stream=stream, offset=off, num_threads=num_threads, dtype=dtype)
+    if padding_idx is not None:
         lo, hi = max(row * shape[1] - off, 0), min((row + 1) * shape[1] - off, out.size)
         if lo < hi:
             out.reshape(-1)[lo:hi] = encode(np.zeros(1), out, fmt)[0]

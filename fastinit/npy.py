@@ -228,7 +228,9 @@ def init_npy(path: str | os.PathLike, shape: Sequence[int] | int, scheme: str, *
     total = math.prod(shape)
     header = _header(dt, shape)
     _check_free_space(parent, len(header) + total * dt.itemsize, path)
-    per = total if rec.whole_tensor else max(1, chunk_bytes // dt.itemsize)
+    if total == 0:   # no chunk will be filled: check the parameters here (as fastinit.init does)
+        rec.fn(np.empty(shape, dt), **kwargs)
+    per = max(1, total if rec.whole_tensor else chunk_bytes // dt.itemsize)   # range() needs a step >= 1
     with _cleanup_before_stop_signals():
         try:
             fd, tmp = _create_temporary(parent, target.name, _existing_mode(target))
