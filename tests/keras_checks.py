@@ -134,6 +134,12 @@ def check_distributed():
         assert bits(value) == want and not value.sharding.is_fully_replicated
     value = fk.Zeros()((8, 4), dtype="int32", layout=TensorLayout(("model", None), mesh))   # Keras' own zeros
     assert value.dtype == np.int32 and not np.asarray(value).any() and value.sharding.spec == P("model", None)
+    layout_map = LayoutMap(mesh)
+    layout_map["counter"] = ("model",)
+    with ModelParallel(layout_map=layout_map).scope():   # an integer variable through Keras' hook
+        counter = keras.Variable(fk.Zeros(), shape=(8,), dtype="int32", name="counter")
+    assert counter.value.dtype == np.int32 and not np.asarray(counter.value).any()
+    assert counter.value.sharding.spec == P("model")
 
 
 def check_model(model, reference, layouts, label):

@@ -44,13 +44,15 @@ def same_bits(a, b) -> bool:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def subprocesses():
-    """The fresh-process checks, started with the module (they run while the in-process tests do) and
-    awaited by their own tests."""
+def subprocesses(request):
+    """The fresh-process checks whose tests are selected, started with the module (they run while the
+    in-process tests do) and awaited by their own tests."""
+    selected = {item.name for item in request.session.items}
     procs = {}
-    for name, mode, backend in (("distributed", "distributed", "jax"), ("torch", "backend", "torch"),
-                                ("numpy", "backend", "numpy")):
-        if backend == "torch" and not _installed("torch"):
+    for name, mode, backend, test in (("distributed", "distributed", "jax", "test_distributed_jax_8_devices"),
+                                      ("torch", "backend", "torch", "test_other_backends[torch]"),
+                                      ("numpy", "backend", "numpy", "test_other_backends[numpy]")):
+        if test not in selected or (backend == "torch" and not _installed("torch")):
             continue
         env = {**os.environ, "KERAS_BACKEND": backend}
         procs[name] = subprocess.Popen([sys.executable, str(CHECKS), mode], env=env, text=True,
@@ -69,7 +71,7 @@ def _installed(module: str) -> bool:
 
 def _await(procs, name):
     if name not in procs:
-        pytest.skip(f"{name} is not installed")
+        pytest.skip(f"{name} is not installed")   # (selected tests always have their process)
     out, err = procs[name].communicate(timeout=300)
     assert procs[name].returncode == 0 and out.strip().endswith("OK"), f"{out}\n{err}"
 

@@ -1,6 +1,8 @@
 """The README's examples run as pasted: every python block, the command-line example, and the
 set-up's test command is exactly what CI runs.  A block that cannot run here (a cluster, a GPU)
-carries the comment `# readme-test: skip` and says why."""
+carries the comment `# readme-test: skip` and says why; a block that starts with
+`# continuing the example above` runs after the block before it."""
+import importlib.util
 import os
 import re
 import subprocess
@@ -19,7 +21,18 @@ def blocks(lang: str) -> list[str]:
     return re.findall(rf"^```{lang}\n(.*?)^```", README, flags=re.M | re.S)
 
 
-PYTHON_BLOCKS = blocks("python")
+CONTINUES = "# continuing the example above"
+
+
+def python_examples() -> list[str]:
+    """Each python block as a script; a block that starts with CONTINUES runs after the one before."""
+    examples: list[str] = []
+    for code in blocks("python"):
+        examples.append(examples[-1] + code if code.startswith(CONTINUES) and examples else code)
+    return examples
+
+
+PYTHON_BLOCKS = python_examples()
 
 
 def test_readme_has_examples():
@@ -32,7 +45,8 @@ def test_python_example_runs(tmp_path, code):
         pytest.skip(code.split(SKIP_MARK, 1)[1].splitlines()[0].strip(" :()") or "marked in the README")
     for module, needed in (("torch", "torch"), ("dask", "distributed"), ("jax", "jax"), ("keras", "keras")):
         if re.search(rf"^\s*(import|from) (fastinit\.)?{module}\b", code, flags=re.M):
-            pytest.importorskip(needed)
+            if importlib.util.find_spec(needed) is None:      # found, not imported: keras needs its backend set
+                pytest.skip(f"needs {needed}")
     (tmp_path / "example.py").write_text(code)
     r = subprocess.run([sys.executable, "example.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, f"README example failed:\n{code}\n{r.stderr[-3000:]}"
