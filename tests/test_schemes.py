@@ -110,6 +110,32 @@ def re_escape(s):
     return re.escape(s)
 
 
+@pytest.mark.parametrize("shape", [(0, 5), (5, 0)])
+@pytest.mark.parametrize("name,params", [("orthogonal_", {}), ("orthogonal", {"gain": 2.0}), ("sparse_", {"sparsity": 0.5}),
+                                         ("sparse", {"sparsity": 0.0}), ("normal", {})])
+def test_zero_size_whole_tensor_schemes(tmp_path, shape, name, params):
+    """Empty orthogonal/sparse tensors are a no-op in memory, and init_npy writes their (empty) file."""
+    assert fastinit.init(shape, name, seed=1, **params).shape == shape
+    path = fastinit.init_npy(tmp_path / "w.npy", shape, name, seed=1, progress=False, **params)
+    assert np.load(path).shape == shape
+    block = fastinit.fill_block(np.empty(shape, np.float32), name, shape, (slice(None),) * 2, seed=1, **params)
+    assert block.shape == shape
+
+
+@pytest.mark.parametrize("name,params,match", [
+    ("orthogonal_", {"gain": float("nan")}, "gain must be a finite number"),
+    ("sparse_", {"sparsity": 2.0}, r"sparsity must be in \[0, 1\]"),
+    ("normal", {"std": -1.0}, "std must be >= 0"),
+    ("uniform_", {"a": 1.0, "b": 0.0}, "a must be <= b"),
+])
+def test_zero_size_still_checks_parameters(tmp_path, name, params, match):
+    with pytest.raises(ValueError, match=match):
+        fastinit.init((0, 5), name, seed=1, **params)
+    with pytest.raises(ValueError, match=match):
+        fastinit.init_npy(tmp_path / "w.npy", (0, 5), name, seed=1, progress=False, **params)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_zero_element_warns_and_is_a_no_op():
     out = np.empty((0, 5), np.float32)
     with pytest.warns(UserWarning, match="zero-element tensors is a no-op"):
