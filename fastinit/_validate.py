@@ -16,20 +16,25 @@ MAX_INDEX = 1 << 62  # element indices (offset + size) stay below this
 REPR_LIMIT = 80  # characters of a value shown in an error message
 
 
-def describe(value) -> str:
-    """A value for an error message: its repr on one line, cut to REPR_LIMIT characters (a tensor's
-    repr runs to pages; a huge int's cannot even be printed past 4300 digits), and its type."""
-    kind = type(value)
-    type_name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__.split('.')[0]}.{kind.__qualname__}"
+def short_repr(value) -> str:
+    """repr(value) on one line, cut to REPR_LIMIT characters (a tensor's repr runs to pages; a huge
+    int's cannot even be printed past 4300 digits)."""
     if isinstance(value, int) and value.bit_length() > 128:
         return f"{'a negative' if value < 0 else 'an'} int of about {math.floor(value.bit_length() * math.log10(2)) + 1} digits"
     try:
         text = " ".join(repr(value).split())
     except Exception:                      # a broken __repr__ must not hide the real error
-        text = f"<{type_name} object>"
-    if len(text) > REPR_LIMIT:
-        text = text[:REPR_LIMIT - 16] + " ... " + text[-11:]
-    return f"{text} ({type_name})"
+        text = f"<{type(value).__qualname__} object>"
+    return text if len(text) <= REPR_LIMIT else text[:REPR_LIMIT - 16] + " ... " + text[-11:]
+
+
+def describe(value) -> str:
+    """A value for an error message: its short_repr and its type."""
+    if isinstance(value, int) and value.bit_length() > 128:
+        return short_repr(value)
+    kind = type(value)
+    type_name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__.split('.')[0]}.{kind.__qualname__}"
+    return f"{short_repr(value)} ({type_name})"
 
 
 def real(name: str, value, *, allow_inf: bool = False) -> float:

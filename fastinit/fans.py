@@ -5,16 +5,21 @@ import math
 import numbers
 from typing import Sequence
 
+from ._validate import describe, short_repr
+
 LAYOUTS = ("torch", "keras", "jax")
 _LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
 
 
 def _axes(shape: tuple, axis, name: str) -> list[int]:
-    axes = [axis] if isinstance(axis, numbers.Integral) else list(axis)
+    try:
+        axes = [axis] if isinstance(axis, numbers.Integral) else list(axis)
+    except TypeError:
+        raise TypeError(f"{name} must be an axis (int) or a sequence of axes; got {describe(axis)}") from None
     out = []
     for a in axes:
         if not isinstance(a, numbers.Integral) or not -len(shape) <= a < len(shape):
-            raise ValueError(f"{name}={axis!r} is not a valid axis for a shape of rank {len(shape)}")
+            raise ValueError(f"{name}={short_repr(axis)} is not a valid axis for a shape of rank {len(shape)}")
         out.append(int(a) % len(shape))
     return out
 

@@ -183,7 +183,11 @@ def _kaiming_std(fans, a, mode, nonlinearity):
     if isinstance(a, numbers.Real) and not isinstance(a, bool):
         check.real("a", a)   # nan/inf/a huge int: an error naming a (calculate_gain keeps torch's own messages)
     fan = _fan(fans, _check_mode(mode, ("fan_in", "fan_out")))
-    return calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    try:
+        gain = calculate_gain(nonlinearity, a)
+    except OverflowError:   # a ** 2 beyond float64 (|a| > ~1.3e154)
+        raise ValueError(f"a={a!r}: the negative slope's square overflows float64; |a| must be below 1e154") from None
+    return gain / math.sqrt(fan)
 
 
 def kaiming_uniform_(out: np.ndarray, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", *,

@@ -167,3 +167,14 @@ def test_huge_int_message_says_what_is_accepted():
     with pytest.raises(ValueError, match=r"^seed must be an integer in \[0, 18446744073709551616\); "
                                          r"got an int of about 5001 digits$"):
         fastinit.init((3,), "normal", seed=10 ** 5000)   # (str() of it would raise: 4300-digit limit)
+
+
+def test_overflowing_floats_and_axes_name_the_argument():
+    out = np.full((8, 4), SENTINEL, np.float32)
+    with pytest.raises(ValueError, match=r"^a=1e\+200: the negative slope's square overflows float64"):
+        fastinit.kaiming_uniform_(out, a=1e200, seed=0)       # torch: a bare OverflowError from a ** 2
+    with pytest.raises(TypeError, match=r"^in_axis must be an axis \(int\) or a sequence of axes; got nan \(float\)$"):
+        fastinit.variance_scaling_(out, in_axis=float("nan"), seed=0)
+    with pytest.raises(ValueError, match=r"^out_axis=an int of about 401 digits is not a valid axis"):
+        fastinit.variance_scaling_(out, out_axis=HUGE, seed=0)
+    assert (out == SENTINEL).all()
