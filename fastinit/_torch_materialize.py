@@ -14,7 +14,10 @@ whose reset made it and its rank among that reset's temporaries) and ``k`` count
 random calls on the same name.  Anything a reset draws from torch's default generator directly
 (``tensor.uniform_()``, ``torch.randn``) comes from that generator seeded the same way with the
 module's name, inside ``torch.random.fork_rng``: the default generator's state is the same after
-``materialize`` as before.  Calls that pass their own ``generator=`` keep it.
+``materialize`` as before.  Calls that pass their own ``generator=`` keep it.  The generator is
+made on the tensor's device (fastinit.torch draws a seed where torch would), so values on another
+device type than the CPU come from that device's generator seeded alike.  torch.nn.init is patched
+process-wide while materialize runs.
 """
 from __future__ import annotations
 
@@ -117,7 +120,9 @@ class _Namer:
         n = self.name(t)
         k = self.calls.get(n, 0)
         self.calls[n] = k + 1
-        return torch.Generator().manual_seed(derived_seed(self.seed, n, k))
+        # on the tensor's device: fastinit.torch draws a tensor's seed on its device, as torch does
+        device = t.device if t.device.type != "meta" else torch.device("cpu")
+        return torch.Generator(device=device).manual_seed(derived_seed(self.seed, n, k))
 
     def touch(self, t: torch.Tensor) -> None:
         n = self.by_id.get(id(t))

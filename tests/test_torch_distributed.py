@@ -136,13 +136,15 @@ def _tensor_cases(cases, world_size):
                 if any(getattr(p, "dim", -1) >= len(shape) for p in placements):
                     continue
                 for dtype in (torch.float32, torch.bfloat16) if i == 0 else (torch.float32,):
+                    # (torch.manual_seed seeds this same CPU generator, and queues lazy seeding
+                    # of every other device type, which costs more than these fills)
                     def case(fn=fn, kwargs=kwargs, shape=shape, dtype=dtype, mesh=mesh, placements=placements):
                         dt = dt_empty(*shape, dtype=dtype, device_mesh=mesh, placements=placements)
-                        torch.manual_seed(1234)
+                        torch.default_generator.manual_seed(1234)
                         assert fn(dt, **kwargs) is dt
                         state = torch.get_rng_state()
                         got = dt.full_tensor()
-                        torch.manual_seed(1234)
+                        torch.default_generator.manual_seed(1234)
                         want = fn(torch.empty(shape, dtype=dtype), **kwargs)
                         assert torch.equal(_bits(got), _bits(want)), f"values differ at {(got != want).nonzero()[:5]}"
                         assert torch.equal(state, torch.get_rng_state()), "different draws from torch's generator"
@@ -181,6 +183,22 @@ def _tensor_cases(cases, world_size):
             raise AssertionError("no error for a Partial placement")
         assert torch.equal(dt.to_local(), torch.ones(4, 3)), "the local tensor was written"
     cases.check("Partial placement", partial_is_an_error)
+
+    def bad_arguments_write_nothing():
+        from torch.distributed.tensor import Shard
+        dt = dt_empty(9, 4, device_mesh=mesh, placements=(Shard(0),))
+        with torch.no_grad():
+            dt.to_local().fill_(7.0)
+        for call in (lambda: ft.uniform_(dt, 1.0, 0.0), lambda: ft.normal_(dt, std=-1.0),
+                     lambda: ft.kaiming_uniform_(dt, mode="fan_middle")):
+            try:
+                call()
+            except (ValueError, RuntimeError):
+                pass
+            else:
+                raise AssertionError("no error")
+        assert bool((dt.to_local() == 7.0).all()), "the local shard was written"
+    cases.check("bad arguments on a DTensor", bad_arguments_write_nothing)
 
 
 def _module_cases(cases, world_size):
@@ -252,7 +270,8 @@ def _worker(rank, world_size, port):
     cases = _Cases(rank)
     try:
         _tensor_cases(cases, world_size)
-        _module_cases(cases, world_size)
+        with ft.patch():   # one install for all module cases (the patches inside them nest for free)
+            _module_cases(cases, world_size)
         if cases.failures:
             raise AssertionError(f"{len(cases.failures)} of {cases.count} cases failed:\n" + "\n".join(cases.failures))
         assert cases.count > 100, cases.count
@@ -268,8 +287,8 @@ def _free_port():
 
 def _launch(world_size):
     # imported once by the server, not by each worker (torch._dynamo: torch imports it on the first
-    # in-place random op on a meta tensor, ~2 s)
-    mp.set_forkserver_preload(["torch", "torch._dynamo", "torch.distributed.tensor", "torch.distributed.fsdp",
+    # in-place random op on a meta tensor, ~2 s; scipy.special: fastinit's trunc_normal_)
+    mp.set_forkserver_preload(["torch", "torch._dynamo", "scipy.special", "torch.distributed.tensor", "torch.distributed.fsdp",
                                "torch.distributed.tensor.parallel", "fastinit.torch", __name__])
     context = mp.start_processes(_worker, args=(world_size, _free_port()), nprocs=world_size, join=False,
                                  start_method="forkserver")
