@@ -38,7 +38,8 @@ def _npy_dtype(dtype) -> np.dtype:
 
 
 class _Progress:
-    """tqdm when installed, else a plain line on stderr about once a second."""
+    """tqdm when installed, else a plain line on stderr about once a second; both in GiB (tqdm's
+    own byte scaling would print binary multiples with decimal names, "732M ... MB/s")."""
 
     def __init__(self, total: int, label: str, enabled: bool):
         self.total, self.label, self.done, self.bar, self.enabled = total, label, 0, None, enabled
@@ -46,14 +47,16 @@ class _Progress:
         if enabled:
             try:
                 from tqdm import tqdm
-                self.bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=label)
+                # byte counts / 2**30 are exact in a float (multiples of 2**-30 below 2**53 bytes)
+                self.bar = tqdm(total=total / 2**30, unit="GiB", desc=label,
+                                bar_format="{l_bar}{bar}| {n:.2f}/{total:.2f} GiB [{elapsed}<{remaining}, {rate_noinv_fmt}]")
             except ImportError:
                 pass
 
     def update(self, n: int) -> None:
         self.done += n
         if self.bar is not None:
-            self.bar.update(n)
+            self.bar.update(n / 2**30)
         elif self.enabled and (time.monotonic() - self.last > 1.0 or self.done == self.total):
             self.last = time.monotonic()
             pct = 100.0 * self.done / self.total if self.total else 100.0
@@ -257,7 +260,7 @@ def init_npy(path: str | os.PathLike, shape: Sequence[int] | int, scheme: str, *
             raise
         finally:
             bar.close()
-        _sync_directory(parent)
+    _sync_directory(parent)   # the file is complete: a stop signal from here on just ends the process
     return path
 
 

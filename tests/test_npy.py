@@ -218,3 +218,11 @@ def test_stop_signal_leaves_nothing_and_kills(tmp_path, sig):
     assert proc.returncode == -sig, err
     assert "finished" not in out
     assert os.listdir(tmp_path) == []
+
+
+def test_tqdm_progress_in_gib(tmp_path, capsys):
+    pytest.importorskip("tqdm")
+    npy.init_npy(tmp_path / "x.npy", (1 << 26,), "uniform", seed=0, chunk_bytes=1 << 26)    # 256 MiB
+    err = capsys.readouterr().err
+    assert "0.25/0.25 GiB" in err and "GiB/s" in err
+    assert "MB" not in err and "M/" not in err
