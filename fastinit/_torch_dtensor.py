@@ -86,6 +86,8 @@ def local_indices(dt) -> list[np.ndarray | range]:
     """Per dimension, the global indices of this rank's local shard, in local order (a range when
     the placements keep that dimension one block)."""
     other_dims = _check_placements(dt)
+    if dt.device_mesh.get_coordinate() is None:
+        return [range(0, 0)] * dt.ndim   # a rank outside the mesh holds no part of the tensor
     chunks = dt.__create_chunk_list__()
     if len(chunks) != 1:
         raise ValueError(f"expected one local chunk per rank for a DTensor; got {len(chunks)}")
@@ -126,7 +128,9 @@ def fill(dt, rec: Scheme, params: dict):
         arr, dtype = _array(work)
         try:
             if all(isinstance(ix, range) for ix in indices):   # one block: Shard / Replicate
-                fill_block(arr, rec.name, global_shape, [(ix.start, ix.stop) for ix in indices], seed=seed,
+                # (an empty block still has fill_block check the parameters, as on the other ranks)
+                out = arr if arr.size else np.empty([len(ix) for ix in indices], arr.dtype)
+                fill_block(out, rec.name, global_shape, [(ix.start, ix.stop) for ix in indices], seed=seed,
                            dtype=dtype, **params)
             else:
                 # the shard is a set of indices on some dimension: fill the block that spans them and

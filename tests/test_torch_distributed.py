@@ -200,6 +200,23 @@ def _tensor_cases(cases, world_size):
         assert bool((dt.to_local() == 7.0).all()), "the local shard was written"
     cases.check("bad arguments on a DTensor", bad_arguments_write_nothing)
 
+    if world_size == 3:
+        from torch.distributed.device_mesh import DeviceMesh
+        from torch.distributed.tensor import Shard
+        part = DeviceMesh("cpu", [0, 1])   # rank 2 is outside this mesh: it holds nothing, draws alike
+
+        def mesh_of_some_ranks():
+            dt = dt_empty(7, 5, device_mesh=part, placements=(Shard(0),))
+            torch.default_generator.manual_seed(9)
+            ft.trunc_normal_(dt, std=0.5)
+            state = torch.get_rng_state()
+            torch.default_generator.manual_seed(9)
+            want = ft.trunc_normal_(torch.empty(7, 5), std=0.5)
+            assert torch.equal(state, torch.get_rng_state()), "different draws from torch's generator"
+            if part.get_coordinate() is not None:
+                assert torch.equal(dt.full_tensor(), want)
+        cases.check("a mesh of ranks 0 and 1 of 3", mesh_of_some_ranks)
+
 
 def _module_cases(cases, world_size):
     from torch.distributed.device_mesh import init_device_mesh
