@@ -45,6 +45,7 @@ STRUCTURAL_CASES = [
     ("eye_", {}, [(9, 7), (4, 10)]),
     ("dirac_", {"groups": 2}, [(4, 3, 5), (6, 2, 3, 3)]),
     ("zeros_", {}, [(5, 6, 7)]),
+    ("ones_", {}, [(9, 7)]),
     ("constant_", {"val": 0.25}, [(3, 8)]),
 ]
 
@@ -132,9 +133,9 @@ def _tensor_cases(cases, world_size):
         mesh = meshes[mesh_shape]
         for name, kwargs, shapes in RANDOM_CASES + STRUCTURAL_CASES:
             fn = getattr(ft, name)
-            for i, shape in enumerate(shapes):
-                if any(getattr(p, "dim", -1) >= len(shape) for p in placements):
-                    continue
+            applicable = [shape for shape in shapes if all(getattr(p, "dim", -1) < len(shape) for p in placements)]
+            for i, shape in enumerate(applicable):
+                # bfloat16 on the first shape each layout applies to (same code path otherwise)
                 for dtype in (torch.float32, torch.bfloat16) if i == 0 else (torch.float32,):
                     # (torch.manual_seed seeds this same CPU generator, and queues lazy seeding
                     # of every other device type, which costs more than these fills)
