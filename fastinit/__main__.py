@@ -9,6 +9,8 @@ import signal
 import sys
 import time
 
+from .npy import NPY_DTYPES
+
 USAGE = """usage: python -m fastinit COMMAND [options]
 
 commands:
@@ -20,8 +22,6 @@ Run python -m fastinit COMMAND --help for a command's options.
 schemes: {schemes}
 """
 
-
-NPY_DTYPES = ("float16", "float32", "float64")
 # name=value parameters that are options of the command (passing both ways would clash)
 OPTION_PARAMS = {"dtype": "--dtype", "seed": "--seed", "num_threads": "--threads"}
 NON_FINITE = {"nan": math.nan, "inf": math.inf, "+inf": math.inf, "-inf": -math.inf,
