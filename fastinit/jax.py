@@ -16,10 +16,11 @@ come from fastinit's counter-based kernels, not from JAX's PRNG:
   each device's block filled at its global index by ``fastinit.fill_block``: no process holds the
   whole array, and the values are the same for every mesh and partition spec;
 * under a JAX transformation (``jax.jit``, ``jax.vmap``; the key is then a tracer) the fill runs on
-  the host through ``jax.pure_callback`` with the key's data as argument; ``vmap`` over keys
-  calls it once per key.  With ``out_sharding`` under ``jit`` the whole array is filled by the
-  callback, then constrained to the sharding (``jax.lax.with_sharding_constraint``).
-  Initializers are not differentiable (JAX's aren't either: nothing depends on a float input).
+  the host through ``jax.pure_callback`` with the key's data as argument (XLA copies its result
+  into the output buffer); ``vmap`` over keys calls it once per key.  With ``out_sharding``
+  under ``jit`` (a ``NamedSharding``, or a ``PartitionSpec`` under ``jax.set_mesh``) a
+  ``jax.shard_map`` runs one callback per device, which fills that device's block at its global
+  index (from the mesh axis indices): the same values, and again no whole array anywhere.
 
 dtypes: float32, float64 (with ``jax_enable_x64``; otherwise JAX canonicalizes it to float32, as
 its own initializers do), float16 and bfloat16.  Complex and integer dtypes are an error.

@@ -110,6 +110,16 @@ def main():
         assert np.array_equal(np.asarray(got[i]), np.asarray(fj.glorot_uniform()(keys[i], (16, 24)))), ("vmap", i)
     print("ok vmap glorot_uniform (16, 24) under jit with", ns.spec, flush=True)
     count += 1
+    # shards must be even (JAX's rule): a clear error eagerly (JAX's) and under jit (ours), nothing built
+    for run in (lambda: fj.normal()(KEY, (10, 6), out_sharding=ns),
+                lambda: jax.jit(lambda k: fj.normal()(k, (10, 6), out_sharding=ns))(KEY)):
+        try:
+            run()
+        except ValueError as e:
+            assert "evenly divide" in str(e) or "does not divide" in str(e), e
+        else:
+            raise AssertionError("uneven shards were accepted")
+    print("ok uneven shards (10, 6) on mesh (2, 4) P('x', 'y'): errors", flush=True)
     print(f"cases: {count}")
 
 
