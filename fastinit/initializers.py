@@ -10,6 +10,7 @@ and truncated normals.
 """
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 import numbers
@@ -73,6 +74,21 @@ def _check_mode(mode, allowed):
 def _write(out, fmt, values):
     out.reshape(-1)[...] = encode(np.asarray(values).reshape(-1), out, fmt)
     return out
+
+
+@contextlib.contextmanager
+def _derived_from(seed, stream, num_threads, **given):
+    """A kernel's error about a value the scheme derived (a bound, a std) also names what the caller
+    passed (gain=1e300 -> "low=-8.7e+299 is outside ... (from gain=1e+300)").  seed, stream and
+    num_threads are checked first, so any error left is about those values."""
+    if seed is not None:
+        check.uint64("seed", seed)
+    check.uint64("stream", stream)
+    check.threads(num_threads)
+    try:
+        yield
+    except ValueError as e:
+        raise ValueError(f"{e} (from {', '.join(f'{k}={check.short_repr(v)}' for k, v in given.items())})") from None
 
 
 def _derived_seed(seed: int, tag: int) -> int:
@@ -145,6 +161,8 @@ def identity(out: np.ndarray, gain: float = 1.0, *, full_shape=None, offset: int
     if len(shape) != 2:
         raise ValueError("Identity matrix initializer can only be used for 2D matrices")
     gain = check.real("gain", gain)
+    if abs(gain) > fmt.max:   # (it would be written as inf)
+        raise ValueError(f"gain={gain} is outside the range of {fmt.name} (±{fmt.max:.6g})")
     k = np.arange(min(shape))
     return _ones_at(out, fmt, k * shape[1] + k, off, value=gain)
 
@@ -166,7 +184,8 @@ def xavier_uniform_(out: np.ndarray, gain: float = 1.0, *, layout: str = "torch"
     if fans is None:
         return out
     a = math.sqrt(3.0) * _xavier_std(fans, gain)  # torch's order of operations: the bound matches to the bit
-    return uniform_(out, -a, a, seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
+    with _derived_from(seed, stream, num_threads, gain=gain):
+        return uniform_(out, -a, a, seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
 
 
 def xavier_normal_(out: np.ndarray, gain: float = 1.0, *, layout: str = "torch", in_axis=None, out_axis=None,
@@ -176,7 +195,9 @@ def xavier_normal_(out: np.ndarray, gain: float = 1.0, *, layout: str = "torch",
     fans = _fans_or_none(out, full_shape, offset, dtype, layout, in_axis, out_axis, batch_axis)
     if fans is None:
         return out
-    return normal_(out, 0.0, _xavier_std(fans, gain), seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
+    std = _xavier_std(fans, gain)
+    with _derived_from(seed, stream, num_threads, gain=gain):
+        return normal_(out, 0.0, std, seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
 
 
 def _kaiming_std(fans, a, mode, nonlinearity):
@@ -234,13 +255,14 @@ def variance_scaling_(out: np.ndarray, scale: float = 1.0, mode: str = "fan_in",
         return out
     s = scale / max(1.0, _fan(fans, mode))
     rng = dict(seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
-    if distribution == "truncated_normal":
-        std = math.sqrt(s) / TRUNCATED_NORMAL_STD
-        return trunc_normal_(out, 0.0, std, -2.0 * std, 2.0 * std, **rng)
-    if distribution == "uniform":
-        limit = math.sqrt(3.0 * s)
-        return uniform_(out, -limit, limit, **rng)
-    return normal_(out, 0.0, math.sqrt(s), **rng)
+    with _derived_from(seed, stream, num_threads, scale=scale):
+        if distribution == "truncated_normal":
+            std = math.sqrt(s) / TRUNCATED_NORMAL_STD
+            return trunc_normal_(out, 0.0, std, -2.0 * std, 2.0 * std, **rng)
+        if distribution == "uniform":
+            limit = math.sqrt(3.0 * s)
+            return uniform_(out, -limit, limit, **rng)
+        return normal_(out, 0.0, math.sqrt(s), **rng)
 
 
 def lecun_uniform_(out: np.ndarray, *, layout: str = "torch", in_axis=None, out_axis=None, batch_axis=(),
@@ -282,6 +304,8 @@ def orthogonal_(out: np.ndarray, gain: float = 1.0, *, layout: str = "torch", co
     if layout not in ("torch", "keras", "jax"):
         raise ValueError(f"layout={layout!r} is not supported; use one of ['torch', 'keras', 'jax']")
     gain = check.real("gain", gain)
+    if abs(gain) > fmt.max:   # |Q| <= 1: a gain in range keeps every value in range (else: inf)
+        raise ValueError(f"gain={gain} is outside the range of {fmt.name} (±{fmt.max:.6g})")
     col = len(shape) - 1
     if column_axis is not None:
         if layout == "torch":
@@ -404,8 +428,9 @@ def truncated_normal(out: np.ndarray, mean: float = 0.0, stddev: float = 0.05, *
     mean, stddev = check.real("mean", mean), check.real("stddev", stddev)   # (before mean - 2 stddev: no OverflowError)
     if not stddev > 0:
         raise ValueError(f"stddev must be > 0; got {stddev}")
-    return trunc_normal_(out, mean, stddev, mean - 2.0 * stddev, mean + 2.0 * stddev, seed=seed, stream=stream,
-                         offset=offset, num_threads=num_threads, dtype=dtype)
+    with _derived_from(seed, stream, num_threads, mean=mean, stddev=stddev):
+        return trunc_normal_(out, mean, stddev, mean - 2.0 * stddev, mean + 2.0 * stddev, seed=seed, stream=stream,
+                             offset=offset, num_threads=num_threads, dtype=dtype)
 
 
 def random_uniform(out: np.ndarray, minval: float = -0.05, maxval: float = 0.05, *, full_shape=None, offset: int = 0,
@@ -414,16 +439,19 @@ def random_uniform(out: np.ndarray, minval: float = -0.05, maxval: float = 0.05,
     _whole(out, full_shape, offset, dtype)
     if check.real("minval", minval) > check.real("maxval", maxval):   # (errors in the caller's names)
         raise ValueError(f"minval must be <= maxval; got minval={minval}, maxval={maxval}")
-    return uniform_(out, minval, maxval, seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
+    with _derived_from(seed, stream, num_threads, minval=minval, maxval=maxval):
+        return uniform_(out, minval, maxval, seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
 
 
 def random_normal(out: np.ndarray, mean: float = 0.0, stddev: float = 0.05, *, full_shape=None, offset: int = 0,
                   seed: int | None = None, stream: int = 0, num_threads: int | None = None, dtype=None) -> np.ndarray:
     """Keras RandomNormal(mean=0, stddev=0.05)."""
     _whole(out, full_shape, offset, dtype)
-    if check.real("stddev", stddev) < 0:
+    mean, stddev = check.real("mean", mean), check.real("stddev", stddev)
+    if stddev < 0:
         raise ValueError(f"stddev must be >= 0; got {stddev}")
-    return normal_(out, mean, stddev, seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
+    with _derived_from(seed, stream, num_threads, mean=mean, stddev=stddev):
+        return normal_(out, mean, stddev, seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
 
 
 # ---------------------------------------------------------------- embedding presets

@@ -178,3 +178,28 @@ def test_overflowing_floats_and_axes_name_the_argument():
     with pytest.raises(ValueError, match=r"^out_axis=an int of about 401 digits is not a valid axis"):
         fastinit.variance_scaling_(out, out_axis=HUGE, seed=0)
     assert (out == SENTINEL).all()
+
+
+@pytest.mark.parametrize("name", ["identity", "orthogonal_", "orthogonal"])
+def test_gain_beyond_the_dtype_is_refused_not_written_as_inf(name):
+    out = np.full((4, 4), SENTINEL, np.float16)
+    with pytest.raises(ValueError, match=r"^gain=100000.0 is outside the range of float16 \(±65504\)$"):
+        fastinit.init(out, name, gain=1e5, **({} if name == "identity" else {"seed": 0}))
+    assert (out == SENTINEL).all()
+
+
+@pytest.mark.parametrize("name,params,derived,given", [
+    ("xavier_uniform_", {"gain": 1e300}, "low=", "(from gain=1e+300)"),
+    ("xavier_normal_", {"gain": 1e300}, "std=", "(from gain=1e+300)"),
+    ("variance_scaling", {"scale": 1e300, "distribution": "uniform"}, "low=", "(from scale=1e+300)"),
+    ("truncated_normal", {"mean": 1e300}, "a must be < b", "(from mean=1e+300, stddev=0.05)"),
+    ("random_uniform", {"minval": -1e300}, "low=", "(from minval=-1e+300, maxval=0.05)"),
+])
+def test_errors_about_derived_values_name_what_was_passed(name, params, derived, given):
+    out = np.full((4, 4), SENTINEL, np.float32)
+    with pytest.raises(ValueError) as err:
+        fastinit.init(out, name, seed=0, **params)
+    assert str(err.value).startswith(derived) and str(err.value).endswith(given), str(err.value)
+    assert (out == SENTINEL).all()
+    with pytest.raises(ValueError, match=r"^stream must be an integer"):   # (not suffixed: it is the caller's)
+        fastinit.init(out, name, seed=0, stream=-1, **params)
