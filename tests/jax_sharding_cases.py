@@ -120,6 +120,21 @@ def main():
         else:
             raise AssertionError("uneven shards were accepted")
     print("ok uneven shards (10, 6) on mesh (2, 4) P('x', 'y'): errors", flush=True)
+    # Flax: nnx.with_partitioning around an initializer given out_sharding, under nnx.jit
+    try:
+        from flax import nnx
+    except ImportError:
+        nnx = None
+    if nnx is not None:
+        init = fj.glorot_uniform()
+        kernel_init = nnx.with_partitioning(lambda k, s, d=None: init(k, s, d, out_sharding=P("x", "y")), ("x", "y"))
+        with jax.set_mesh(mesh):
+            layer = nnx.jit(lambda: nnx.Linear(16, 32, kernel_init=kernel_init, rngs=nnx.Rngs(0)))()
+        kernel = layer.kernel[...]
+        want = fastinit.init((16, 32), "glorot_uniform", seed=fj.seed_of(jax.random.fold_in(jax.random.key(0), 0)))
+        assert kernel.sharding.spec == P("x", "y") and np.array_equal(np.asarray(kernel), want)
+        print("ok flax nnx.Linear with_partitioning + out_sharding under nnx.jit, mesh (2, 4)", flush=True)
+        count += 1
     print(f"cases: {count}")
 
 
