@@ -80,7 +80,7 @@ def _write(out, fmt, values):
 def _derived_from(seed, stream, num_threads, **given):
     """A kernel's error about a value the scheme derived (a bound, a std) also names what the caller
     passed (gain=1e300 -> "low=-8.7e+299 is outside ... (from gain=1e+300)").  seed, stream and
-    num_threads are checked first, so any error left is about those values."""
+    num_threads are checked first, so any error left is about the derived values."""
     if seed is not None:
         check.uint64("seed", seed)
     check.uint64("stream", stream)

@@ -167,14 +167,19 @@ def _not_an_output(first, scheme: str) -> str | None:
         if first.dtype.kind not in "iub":
             return None
         as_shape = "int(arr)" if first.ndim == 0 else "tuple(arr)"
-        return (f"got an integer numpy array (shape {first.shape}, dtype {first.dtype}), which cannot be filled and "
+        kind = "a bool" if first.dtype.kind == "b" else "an integer"
+        return (f"got {kind} numpy array (shape {first.shape}, dtype {first.dtype}), which cannot be filled and "
                 f"is not read as a shape; to allocate by shape, pass {as_shape}")
     torch = sys.modules.get("torch")   # (never imported here: a tensor can only exist if torch is loaded)
     if torch is not None and isinstance(first, torch.Tensor):
         torch_name = scheme if scheme.endswith("_") else scheme + "_"
         same = torch_name in _REGISTRY and _REGISTRY[torch_name].fn is _REGISTRY[scheme].fn  # not Keras' orthogonal
-        from . import torch as adapter   # torch is already imported
-        fill = (f"fastinit.torch.{torch_name}(t)" if same and torch_name in adapter.__all__
+        try:
+            from . import torch as adapter   # (torch is already imported)
+            adapted = adapter.__all__
+        except ImportError:
+            adapted = ()
+        fill = (f"fastinit.torch.{torch_name}(t)" if same and torch_name in adapted
                 else f"fastinit.init(t.detach().numpy(), {scheme!r}) (a CPU float tensor, shares its memory)")
         return (f"got a torch.Tensor of shape {tuple(first.shape)} and dtype {first.dtype}: fill it in place with "
                 f"{fill}, or pass t.shape to allocate a new numpy array")

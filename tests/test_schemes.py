@@ -450,6 +450,8 @@ def test_init_refuses_an_integer_array_as_output_or_shape():
     assert shape.tolist() == [10, 3]
     with pytest.raises(TypeError, match="pass int\\(arr\\)"):
         fastinit.init(np.array(7), "normal")
+    with pytest.raises(TypeError, match=re_escape("got a bool numpy array (shape (3,), dtype bool)")):
+        fastinit.init(np.ones(3, bool), "normal")
     assert fastinit.init(tuple(shape), "normal", seed=0).shape == (10, 3)
 
 
