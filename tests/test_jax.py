@@ -2,6 +2,7 @@
 mapping, jit/vmap, sharding (multi-device cases in one subprocess: tests/jax_sharding_cases.py),
 Flax."""
 import inspect
+import math
 import os
 import subprocess
 import sys
@@ -117,12 +118,10 @@ def test_initializer_equals_its_registry_scheme(init, shape, scheme, params, dty
 def test_default_dtype_and_float64_follow_x64():
     assert fj.glorot_uniform()(KEY, (4, 4)).dtype == jnp.float32
     assert fj.glorot_uniform(dtype=jnp.float16)(KEY, (4, 4)).dtype == jnp.float16   # the builder's default
-    with pytest.warns(UserWarning, match="float64"):   # JAX truncates to float32 without x64, with a warning
-        jnp.zeros(1, jnp.float64)
-    assert fj.normal()(KEY, (4, 4), jnp.float64).dtype == jnp.float32
+    assert fj.normal()(KEY, (4, 4), jnp.float64).dtype == jnp.float32   # as JAX: no float64 without x64
     with jax.enable_x64(True):
         got = fj.glorot_uniform()(KEY, (40, 30))
-        assert got.dtype == jnp.float64 == jax.nn.initializers.glorot_uniform()(KEY, (2, 2)).dtype
+        assert got.dtype == jnp.float64 == jax.dtypes.canonicalize_dtype(float)   # JAX's default float
         assert same_bits(got, fastinit.init((40, 30), "glorot_uniform", dtype=np.float64, seed=3))
 
 
@@ -141,10 +140,12 @@ def test_jax_distribution_semantics():
     z = np.asarray(fj.normal(2.0)(KEY, n))
     assert abs(z.mean()) < 0.02 and abs(z.std() - 2.0) < 0.01
     t = np.asarray(fj.truncated_normal(0.5, lower=-1.0, upper=3.0)(KEY, n), np.float64)
-    from scipy.stats import truncnorm
     assert t.min() >= -0.5 and t.max() <= 1.5                                   # bounds in stddev units
-    assert abs(t.mean() - truncnorm.mean(-1, 3, scale=0.5)) < 0.005
-    assert abs(t.std() - truncnorm.std(-1, 3, scale=0.5)) < 0.005
+    pdf = [math.exp(-x * x / 2) / math.sqrt(2 * math.pi) for x in (-1.0, 3.0)]
+    mass = (math.erf(3 / math.sqrt(2)) - math.erf(-1 / math.sqrt(2))) / 2
+    mean = (pdf[0] - pdf[1]) / mass                                              # N(0, 1) cut to [-1, 3]
+    std = math.sqrt(1 + (-1.0 * pdf[0] - 3.0 * pdf[1]) / mass - mean ** 2)
+    assert abs(t.mean() - 0.5 * mean) < 0.005 and abs(t.std() - 0.5 * std) < 0.005
     neg = np.asarray(fj.truncated_normal(-0.5, lower=-1.0, upper=3.0)(KEY, n))   # JAX: z * stddev
     assert neg.min() >= -1.5 and neg.max() <= 0.5 and neg.mean() < 0
 
@@ -166,10 +167,13 @@ def test_variance_scaling_variance_and_bounds(mode, distribution):
     assert np.abs(ours).max() <= bound * (1 + 1e-6)
 
 
-@pytest.mark.parametrize("shape, axes", [(VS_SHAPE, VS_AXES), ((1000, 64), dict(out_axis=0))])
-def test_variance_scaling_std_matches_jax_own(shape, axes):
-    # JAX's own initializer on the same shape and axes, every mode: the stds agree.  "uniform"
-    # only: the mode and the fans are what is compared, and each JAX sampler is an XLA compile
+def test_variance_scaling_std_matches_jax_own():
+    # JAX's own initializer on the same shape and axes, every mode: the stds agree.  Axes that
+    # overlap (in 1, out (1, 2)), a batch axis and a fractional receptive field (6 * 40 * 50 * 3 /
+    # (40 * 2000 * 3) = 0.15: fan_in 6, fan_out 300).  "uniform" only: the mode and the fans are
+    # what is compared here (the distributions are checked above), and each JAX sampler is an XLA compile
+    shape, axes = (6, 40, 50, 3), dict(in_axis=1, out_axis=(1, 2), batch_axis=3)
+    assert fastinit.calculate_fans(shape, **axes) == pytest.approx((6, 300))
     for mode in ("fan_in", "fan_out", "fan_avg", "fan_geo_avg"):
         ours = np.asarray(fj.variance_scaling(2.0, mode, "uniform", **axes)(KEY, shape))
         theirs = np.asarray(jax.nn.initializers.variance_scaling(2.0, mode, "uniform", **axes)(KEY, shape))
@@ -260,7 +264,7 @@ def test_seed_of_threefry_keys_is_their_two_words():
 @pytest.mark.parametrize("impl", ["rbg", "unsafe_rbg"])
 def test_seed_of_four_word_keys_is_the_documented_philox_hash(impl):
     key = jax.random.wrap_key_data(np.array([1, 2, 3, 0xFFFFFFFF], np.uint32), impl=impl)   # (no compile)
-    assert jax.random.key_impl(key) == jax.random.key_impl(jax.random.key(7, impl=impl))
+    assert str(jax.random.key_impl(key)) == impl
     w = [int(x) for x in np.asarray(jax.random.key_data(key))]
     assert len(w) == 4
     out = fastinit.philox4x32([w], [0x6A61786B, 4])[0]
@@ -295,7 +299,7 @@ def test_under_jit_equals_eager(init, shape):
 
 
 def test_under_vmap_each_key_initializes_alone():
-    keys = jax.random.split(KEY, 4)
+    keys = jax.random.wrap_key_data(np.arange(8, dtype=np.uint32).reshape(4, 2))
     init = fj.he_uniform()
     want = np.stack([np.asarray(init(k, (5, 6))) for k in keys])
     assert same_bits(jax.vmap(lambda k: init(k, (5, 6)))(keys), want)
