@@ -342,6 +342,8 @@ def truncated_normal(stddev=1e-2, dtype=None, lower=-2.0, upper=2.0) -> Callable
     """N(0, stddev²) truncated to [lower * stddev, upper * stddev] (bounds in units of stddev, no
     variance correction), as jax.nn.initializers.truncated_normal."""
     s, lo, hi = _number("stddev", stddev), _number("lower", lower), _number("upper", upper)
+    if s == 0.0:   # JAX: z * 0 (fastinit's truncated normal needs a positive std)
+        return _initializer("truncated_normal", "zeros", {}, dtype, "Zeros: truncated_normal(stddev=0) (fastinit.jax).")
     a, b = sorted((lo * s, hi * s))
     return _initializer("truncated_normal", "trunc_normal", {"mean": 0.0, "std": abs(s), "a": a, "b": b}, dtype,
                         f"N(0, {s}²) truncated to [{lo}, {hi}] stddevs (fastinit.jax.truncated_normal).")

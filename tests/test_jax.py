@@ -85,6 +85,7 @@ MAPPINGS = [  # (initializer, shape, registry scheme, parameters written out)
     (fj.truncated_normal(), (50, 30), "trunc_normal", {"mean": 0.0, "std": 0.01, "a": -0.02, "b": 0.02}),
     (fj.truncated_normal(0.5, lower=-1.0, upper=3.0), (50, 30), "trunc_normal",
      {"mean": 0.0, "std": 0.5, "a": -0.5, "b": 1.5}),
+    (fj.truncated_normal(0.0), (5, 3), "zeros", {}),   # JAX: z * 0
     (fj.variance_scaling(2.0, "fan_geo_avg", "normal", in_axis=0, out_axis=2), (6, 5, 7), "variance_scaling",
      {"scale": 2.0, "mode": "fan_geo_avg", "distribution": "normal", "layout": "jax", "in_axis": 0, "out_axis": 2}),
     (fj.variance_scaling(1.0, "fan_out", "truncated_normal", batch_axis=0), (4, 6, 5), "variance_scaling",
