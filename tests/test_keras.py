@@ -243,7 +243,8 @@ def test_saved_model_loads_again(tmp_path):
 
 
 def test_import_fastinit_does_not_import_keras_or_jax():
-    code = "import sys, fastinit; fastinit.init((4, 4), 'glorot_uniform'); print(sorted({'keras', 'jax'} & set(sys.modules)))"
+    code = ("import sys, fastinit; fastinit.init((4, 4), 'glorot_uniform'); "
+            "print(sorted({'keras', 'jax'} & set(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
