@@ -325,6 +325,10 @@ def test_many_threads_inside_callbacks():
 def test_bad_parameters_under_jit_raise_at_trace_time():
     with pytest.raises(ValueError, match="fewer than 2 dimensions"):
         jax.jit(lambda k: fj.glorot_uniform()(k, (5,)))(KEY)
+    # orthogonal and delta_orthogonal check while they compute the whole matrix: under jit that is
+    # when the function runs, and XLA's error carries fastinit's message
+    with pytest.raises(Exception, match="2 or more dimensions"):
+        jax.jit(lambda k: fj.orthogonal()(k, (5,)))(KEY)
 
 
 # ---------------------------------------------------------------- sharding
