@@ -199,6 +199,10 @@ class _FastinitCall:
     def _fill_params(self) -> dict:
         return {}
 
+    def _fill_spec(self) -> tuple[str, dict]:
+        """The fastinit scheme and its parameters for this initializer's arguments."""
+        return self._scheme, self._fill_params()
+
     def _fill_axes(self, shape) -> tuple[int, dict]:
         return 0, {}
 
@@ -212,9 +216,10 @@ class _FastinitCall:
             if self._other_dtypes_by_keras:
                 return self._keras_value(shape, dtype, layout)
             raise ValueError(f"{type(self).__name__} fills float32, float64, float16 and bfloat16; got dtype={dtype}")
+        scheme, params = self._fill_spec()
         lead, axes = self._fill_axes(shape)
-        fill = _Fill(self._scheme, shape, _FLOATS[dtype], _seed(self.seed) if self._random else None,
-                     {**self._fill_params(), **axes}, lead)
+        seed = _seed(self.seed) if self._random else None   # drawn (a SeedGenerator advanced) as Keras does
+        fill = _Fill(scheme, shape, _FLOATS[dtype], seed if _scheme(scheme).random else None, {**params, **axes}, lead)
         if layout is None:
             return _to_backend(fill.whole(), dtype)
         return _distributed(shape, layout, fill.block)
@@ -295,20 +300,25 @@ class RandomUniform(_FastinitCall, keras.initializers.RandomUniform):
 
 @_serializable
 class RandomNormal(_FastinitCall, keras.initializers.RandomNormal):
-    """N(mean, stddev²); fastinit scheme 'random_normal'."""
+    """N(mean, stddev²); fastinit scheme 'random_normal' (a negative stddev is taken as |stddev|,
+    the same distribution, which Keras also accepts)."""
     _scheme = "random_normal"
 
     def _fill_params(self):
-        return dict(mean=_scalar(self.mean, "mean"), stddev=_scalar(self.stddev, "stddev"))
+        return dict(mean=_scalar(self.mean, "mean"), stddev=abs(_scalar(self.stddev, "stddev")))
 
 
 @_serializable
 class TruncatedNormal(_FastinitCall, keras.initializers.TruncatedNormal):
-    """N(mean, stddev²) cut at mean ± 2 stddev; fastinit scheme 'truncated_normal'."""
+    """N(mean, stddev²) cut at mean ± 2 stddev; fastinit scheme 'truncated_normal' (a negative
+    stddev taken as |stddev|; stddev=0 gives the constant mean, as Keras)."""
     _scheme = "truncated_normal"
 
-    def _fill_params(self):
-        return dict(mean=_scalar(self.mean, "mean"), stddev=_scalar(self.stddev, "stddev"))
+    def _fill_spec(self):
+        mean, stddev = _scalar(self.mean, "mean"), abs(_scalar(self.stddev, "stddev"))
+        if stddev == 0:   # Keras scales a unit sample by 0; fastinit's truncated normal needs a positive std
+            return "constant", dict(val=mean)
+        return self._scheme, dict(mean=mean, stddev=stddev)
 
 
 @_serializable

@@ -116,6 +116,18 @@ def test_constant_and_identity_arguments():
         fk.Identity()((3, 4, 5))
 
 
+def test_degenerate_arguments_as_keras():
+    # stddev=0 gives the mean; a negative stddev the same distribution as |stddev| (Keras scales a unit sample)
+    for cls in ("TruncatedNormal", "RandomNormal"):
+        assert same_bits(host(getattr(fk, cls)(mean=0.5, stddev=0.0, seed=1)((3,))), np.full(3, 0.5, np.float32))
+        assert same_bits(host(getattr(fk, cls)(stddev=-0.2, seed=1)((50,))),
+                         host(getattr(fk, cls)(stddev=0.2, seed=1)((50,))))
+    generator = keras.random.SeedGenerator(2)
+    fk.TruncatedNormal(stddev=0.0, seed=generator)((3,))
+    assert host(generator.state.value).tolist() == [2, 1]   # drawn, as Keras draws it
+    assert same_bits(host(fk.RandomUniform(0.5, 0.5, seed=1)((3,))), np.full(3, 0.5, np.float32))
+
+
 def test_keras_cases_left_to_keras():
     # integer variables (a step counter) and a non-scalar Constant, which Keras broadcasts
     assert same_bits(host(fk.Zeros()((3,), dtype="int32")), host(keras.initializers.Zeros()((3,), dtype="int32")))
