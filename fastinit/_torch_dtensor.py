@@ -74,7 +74,8 @@ def _probed_indices(dt, dim: int) -> np.ndarray:
     shape[dim] = dt.shape[dim]
     along = [1] * dt.ndim
     along[dim] = dt.shape[dim]
-    probe = torch.arange(dt.shape[dim]).view(along).expand(shape)
+    index_dtype = torch.int32 if dt.shape[dim] < 2 ** 31 else torch.int64
+    probe = torch.arange(dt.shape[dim], dtype=index_dtype).view(along).expand(shape)
     local = distribute_tensor(probe, dt.device_mesh, dt.placements, src_data_rank=None).to_local()
     if local.numel() == 0:
         return np.arange(0)

@@ -140,6 +140,18 @@ def test_torch_modules_with_private_reset_and_parent_order():
     assert w.abs().max() <= math.sqrt(6 / 24) and w.abs().max() > 0.8 / math.sqrt(8)
 
 
+def test_common_torch_modules_are_covered_without_warnings():
+    with torch.device("meta"):
+        model = nn.ModuleDict({"bag": nn.EmbeddingBag(10, 4), "gn": nn.GroupNorm(2, 4), "prelu": nn.PReLU(),
+                               "lstm": nn.LSTM(4, 3), "gru": nn.GRU(4, 3), "rnn": nn.RNN(4, 3),
+                               "convt": nn.ConvTranspose2d(2, 3, 3), "rms": nn.RMSNorm(3), "bil": nn.Bilinear(2, 3, 4),
+                               "layer": nn.TransformerEncoderLayer(8, 2, 16)})
+    values = _materialized(model)   # warnings are errors there
+    bound = 1 / math.sqrt(3)
+    assert values["lstm.weight_ih_l0"].abs().max() <= bound and values["lstm.weight_ih_l0"].abs().max() > 0.5 * bound
+    assert torch.equal(values["rms.weight"], torch.ones(3)) and torch.equal(values["gn.bias"], torch.zeros(4))
+
+
 class TwiceAndTemporary(nn.Module):
     """A reset that fills the same tensor twice, one that fills a temporary and copies it, and one
     that draws from torch's generator directly."""
