@@ -128,3 +128,24 @@ def test_serial_fallback_warns_loudly(monkeypatch, capsys):
     cmd.build_extensions()
     err = capsys.readouterr().err
     assert "fastinit: OpenMP disabled" in err and "WARNING" not in err
+
+
+def test_sdist_carries_what_its_tests_need(tmp_path):
+    """The sdist runs its own tests: every test module, the conftest.py they import, the files
+    they read (README, .ci/run, constraints, benchmark scripts) and the C sources."""
+    pytest.importorskip("Cython")
+    src = tmp_path / "src"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.so", "__pycache__",
+                                                             "*.egg-info", ".pytest_cache", "*.npy"))
+    r = subprocess.run([sys.executable, "setup.py", "-q", "sdist", "-d", str(tmp_path / "dist")], cwd=src,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    import tarfile
+    (archive,) = (tmp_path / "dist").glob("fastinit_nn-*.tar.gz")
+    with tarfile.open(archive) as tar:
+        names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
+    needed = {"README.md", "LICENSE", "constraints.txt", ".ci/run", "pyproject.toml", "setup.py", "MANIFEST.in",
+              "fastinit/_fill.pyx", "fastinit/_kernels.pxd", "fastinit/py.typed", "fastinit/_version.py"}
+    for pattern in ("tests/*.py", "bench/*.py", "tools/*.py", "fastinit/_src/*", "fastinit/*.py"):
+        needed |= {str(p.relative_to(ROOT)) for p in ROOT.glob(pattern)}
+    assert needed <= names, sorted(needed - names)
