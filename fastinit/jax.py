@@ -13,8 +13,8 @@ come from fastinit's counter-based kernels, not from JAX's PRNG:
   seed=seed_of(key), **init.params)`` bit for bit;
 * ``out_sharding`` (a ``NamedSharding``, any ``jax.sharding.Sharding``, or a ``PartitionSpec``
   under ``jax.set_mesh``) builds the array block by block (``jax.make_array_from_callback``),
-  each device's block filled at its global index by ``fastinit.fill_block``: no process holds the
-  whole array, and the values are the same for every mesh and partition spec;
+  each distinct device block filled once at its global index by ``fastinit.fill_block``: no
+  process holds the whole array, and the values are the same for every mesh and partition spec;
 * under a JAX transformation (``jax.jit``, ``jax.vmap``; the key is then a tracer) the fill runs on
   the host through ``jax.pure_callback`` with the key's data as argument (XLA copies its result
   into the output buffer); ``vmap`` over keys calls it once per key.  With ``out_sharding``
@@ -37,9 +37,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _validate as check
-from .blocks import block_bounds, fill_block
+from ._formats import NAMES as _FILLABLE
+from ._jax_host import aligned_empty, concrete_sharding, filled, host_fill, outside_mesh
+from .blocks import fill_block
 from .kernels import philox4x32
-from .registry import init as _registry_init, scheme as _scheme
+from .registry import scheme as _scheme
 
 __all__ = [
     "seed_of", "zeros", "ones", "constant", "uniform", "normal", "truncated_normal", "variance_scaling",
@@ -47,14 +49,11 @@ __all__ = [
     "kaiming_uniform", "kaiming_normal", "lecun_uniform", "lecun_normal", "orthogonal", "delta_orthogonal",
 ]
 
-_FILLABLE = tuple(np.dtype(t) for t in (np.float32, np.float64, np.float16, jnp.bfloat16))
 _MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
 _DISTRIBUTIONS = ("truncated_normal", "normal", "uniform")
-# XLA's CPU client adopts a host buffer without copying when it is this aligned (numpy's own
-# allocations are only 16-byte aligned, and a copy of a 2 GB parameter costs as much as its fill)
-_HOST_ALIGN = 64
 # Philox key that starts the hash of keys whose data is not two words (rbg, unsafe_rbg: four)
 _KEY_HASH_TAG = 0x6A61786B  # "jaxk"
+_SHARDINGS = "a jax.sharding.NamedSharding (or any jax.sharding.Sharding), a PartitionSpec under jax.set_mesh, or None"
 
 
 # ---------------------------------------------------------------- keys -> seeds
@@ -116,45 +115,16 @@ def _fill_dtype(dtype) -> np.dtype:
     except TypeError:
         raise TypeError(f"dtype={dtype!r} is not a dtype; fastinit.jax fills float32, float64, float16 "
                         "and bfloat16") from None
-    if dt not in _FILLABLE:
+    if dt.name not in _FILLABLE:
         extra = (" (complex initializers: use jax.nn.initializers)" if dt.kind == "c" else "")
         raise TypeError(f"fastinit.jax fills float32, float64 (with jax_enable_x64), float16 and bfloat16; "
                         f"got dtype {dt}{extra}")
     return dt
 
 
-def _sharding(out_sharding):
-    """The concrete sharding to build, or None; the types JAX's initializers accept, plus any Sharding."""
-    if out_sharding is None:
-        return None
-    if isinstance(out_sharding, jax.sharding.PartitionSpec):
-        mesh = jax.sharding.get_mesh()
-        if mesh.empty:
-            raise ValueError(f"out_sharding={out_sharding} is a PartitionSpec outside a mesh context: enter one "
-                             "with jax.set_mesh(mesh), or pass jax.sharding.NamedSharding(mesh, spec)")
-        return jax.sharding.NamedSharding(mesh, out_sharding)
-    if isinstance(out_sharding, jax.sharding.NamedSharding) and out_sharding.mesh.empty:
-        return None
-    if isinstance(out_sharding, jax.sharding.Sharding):
-        return out_sharding
-    raise TypeError(f"out_sharding must be a jax.sharding.NamedSharding (or any jax.sharding.Sharding), a "
-                    f"PartitionSpec under jax.set_mesh, or None; got {out_sharding!r}")
-
-
 def _tracing(key) -> bool:
     """Whether we are inside a JAX transformation (a traced key, or any array would be traced)."""
     return isinstance(key, jax.core.Tracer) or isinstance(jnp.zeros((), jnp.uint8), jax.core.Tracer)
-
-
-def _aligned_empty(shape: tuple, dt: np.dtype) -> np.ndarray:
-    nbytes = math.prod(shape) * dt.itemsize
-    raw = np.empty(nbytes + _HOST_ALIGN, np.uint8)
-    start = -raw.ctypes.data % _HOST_ALIGN
-    return raw[start:start + nbytes].view(dt).reshape(shape)
-
-
-def _host_fill(scheme: str, params: dict, shape: tuple, dt: np.dtype, seed: int | None) -> np.ndarray:
-    return _registry_init(_aligned_empty(shape, dt), scheme, seed=seed, **params)
 
 
 def _check_params(scheme: str, params: dict, shape: tuple, dt: np.dtype) -> None:
@@ -166,24 +136,6 @@ def _check_params(scheme: str, params: dict, shape: tuple, dt: np.dtype) -> None
     rec.fn(np.empty(1, dt), full_shape=shape, offset=0, **rec.resolve(0 if rec.random else None, params))
 
 
-def _sharded(scheme: str, params: dict, shape: tuple, dt: np.dtype, seed, sharding) -> jax.Array:
-    """A jax.Array with this sharding, each device's block filled at its global index.  Every
-    device gets a buffer of its own (replicas are filled again: a fill costs about a copy, and the
-    CPU client adopts the host buffer, so two devices must not share one)."""
-    rec = _scheme(scheme)
-    whole = _host_fill(scheme, params, shape, dt, seed) if rec.whole_tensor else None  # orthogonal: one QR
-
-    def block(index):
-        bounds = block_bounds(() if index is None else index, shape)
-        out = _aligned_empty(tuple(hi - lo for lo, hi in bounds), dt)
-        if whole is not None:
-            out[...] = whole[tuple(slice(lo, hi) for lo, hi in bounds)]
-            return out
-        return fill_block(out, scheme, shape, bounds, seed=seed, **params)
-
-    return jax.make_array_from_callback(shape, sharding, block, dtype=dt)
-
-
 def _traced_sharded(scheme: str, params: dict, shape: tuple, dt: np.dtype, words, out_sharding) -> jax.Array:
     """Under a transformation: a shard_map whose body, on each device, fills that device's block
     by a host callback given the key's words and the block's global start (from the mesh axis
@@ -191,8 +143,7 @@ def _traced_sharded(scheme: str, params: dict, shape: tuple, dt: np.dtype, words
     if isinstance(out_sharding, jax.sharding.PartitionSpec):
         mesh, spec = jax.sharding.get_abstract_mesh(), out_sharding
         if mesh.empty:
-            raise ValueError(f"out_sharding={out_sharding} is a PartitionSpec outside a mesh context: enter one "
-                             "with jax.set_mesh(mesh), or pass jax.sharding.NamedSharding(mesh, spec)")
+            raise outside_mesh("out_sharding", out_sharding)
     elif isinstance(out_sharding, jax.sharding.NamedSharding):
         mesh, spec = out_sharding.mesh, out_sharding.spec
     else:
@@ -215,7 +166,7 @@ def _traced_sharded(scheme: str, params: dict, shape: tuple, dt: np.dtype, words
     def fill(words, starts):
         seed = _seed_from_words(words) if rec.random else None
         bounds = [(int(a), int(a) + b) for a, b in zip(np.asarray(starts).reshape(-1), block_shape)]
-        return fill_block(_aligned_empty(block_shape, dt), scheme, shape, bounds, seed=seed, **params)
+        return fill_block(aligned_empty(block_shape, dt), scheme, shape, bounds, seed=seed, **params)
 
     def body(words):
         starts = []
@@ -243,14 +194,13 @@ def _run(scheme: str, params: dict, key, shape, dtype, out_sharding) -> jax.Arra
                                              and out_sharding.mesh.empty):
             return _traced_sharded(scheme, params, shape, dt, words, out_sharding)
         seed_of_words = _seed_from_words if rec.random else (lambda w: None)
-        return jax.pure_callback(lambda w: _host_fill(scheme, params, shape, dt, seed_of_words(w)),
+        return jax.pure_callback(lambda w: host_fill(scheme, params, shape, dt, seed_of_words(w)),
                                  jax.ShapeDtypeStruct(shape, dt), words, vmap_method="sequential")
     seed = seed_of(key) if rec.random else None   # non-random schemes ignore the key, as JAX's do
-    sharding = _sharding(out_sharding)
-    if sharding is None:
-        return jax.device_put(_host_fill(scheme, params, shape, dt, seed), may_alias=True)
-    _check_params(scheme, params, shape, dt)
-    return _sharded(scheme, params, shape, dt, seed, sharding)
+    sharding = concrete_sharding(out_sharding, "out_sharding", _SHARDINGS)
+    if sharding is not None:
+        _check_params(scheme, params, shape, dt)
+    return filled(scheme, params, shape, dt, seed, sharding)
 
 
 def _initializer(name: str, scheme: str, params: dict, default_dtype, doc: str) -> Callable:

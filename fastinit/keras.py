@@ -17,75 +17,31 @@ call; ``seed=None`` makes Keras draw an int once, at construction, from Python's
 Under a ``keras.distribution`` (JAX backend), Keras passes the variable's layout to an
 initializer whose ``__call__`` takes ``layout=`` (the documented hook of
 ``keras.initializers.Initializer``); the value is then built shard by shard with
-``jax.make_array_from_callback``, each device's block filled by ``fastinit.fill_block`` at its
-global offset, so the global value equals the undistributed one whatever the layout; each process
-fills only its own devices' blocks, and never the whole tensor.
+``jax.make_array_from_callback``, each distinct device block filled once by ``fastinit.fill_block``
+at its global offset, so the global value equals the undistributed one whatever the layout; each
+process fills only its own devices' blocks, and never the whole tensor (the JAX plumbing is
+fastinit.jax's, imported only on the JAX backend).
 """
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
 from typing import Sequence
 
 import keras
-import ml_dtypes
 import numpy as np
 
 from . import _validate as check
-from .blocks import block_bounds, fill_block
+from ._formats import NAMES as _FLOATS
 from .registry import init as _init, scheme as _scheme
 
 __all__ = ["GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "LecunUniform", "LecunNormal",
            "VarianceScaling", "RandomUniform", "RandomNormal", "TruncatedNormal", "Orthogonal", "Identity",
            "Zeros", "Ones", "Constant"]
 
-_FLOATS = {"float32": np.float32, "float64": np.float64, "float16": np.float16, "bfloat16": ml_dtypes.bfloat16}
 _serializable = keras.saving.register_keras_serializable(package="fastinit")
-# XLA's CPU client adopts a host buffer without a copy when it is 64-byte aligned (numpy's large
-# allocations are 16 bytes off); the copy would cost about as much as the fill
-_HOST_ALIGN = 64
+_LAYOUTS = "a keras.distribution.TensorLayout, a jax.sharding.Sharding or a PartitionSpec under jax.set_mesh"
 
 
-def _aligned_empty(shape: tuple[int, ...], dtype) -> np.ndarray:
-    nbytes = math.prod(shape) * np.dtype(dtype).itemsize
-    raw = np.empty(nbytes + _HOST_ALIGN, np.uint8)
-    start = -raw.ctypes.data % _HOST_ALIGN
-    return raw[start:start + nbytes].view(dtype).reshape(shape)
-
-
-# ---------------------------------------------------------------- one fill, whole or by block
-
-@dataclass
-class _Fill:
-    """One tensor's fill: scheme, shape, parameters and seed fixed, so every block agrees."""
-    scheme: str
-    shape: tuple[int, ...]
-    dtype: type
-    seed: int | None
-    params: dict
-    lead: int = 0            # leading unit dims added for fastinit's >= 2-D axes (see _keras_axes)
-    _whole: np.ndarray | None = field(default=None, repr=False)
-
-    @property
-    def fill_shape(self) -> tuple[int, ...]:
-        return (1,) * self.lead + self.shape
-
-    def whole(self) -> np.ndarray:
-        if self._whole is None:
-            out = _init(_aligned_empty(self.fill_shape, self.dtype), self.scheme, seed=self.seed, **self.params)
-            self._whole = out.reshape(self.shape)
-        return self._whole
-
-    def block(self, bounds) -> np.ndarray:
-        """The block at ``bounds`` ((start, stop) per dim) of the whole fill."""
-        if _scheme(self.scheme).whole_tensor:
-            # orthogonal: the whole QR is needed anyway; compute it once, not once per device
-            return self.whole()[tuple(slice(lo, hi) for lo, hi in bounds)]
-        full_bounds = ((0, 1),) * self.lead + tuple(bounds)
-        out = _aligned_empty(tuple(hi - lo for lo, hi in full_bounds), self.dtype)
-        fill_block(out, self.scheme, self.fill_shape, full_bounds, seed=self.seed, **self.params)
-        return out.reshape(tuple(hi - lo for lo, hi in bounds))
-
+# ---------------------------------------------------------------- Keras' arguments
 
 def _keras_axes(shape: tuple[int, ...], input_axes, output_axes) -> tuple[int, dict]:
     """Keras' fans from explicit axes (used only when both are given): fan_in = prod(shape[input_axes]),
@@ -129,9 +85,17 @@ def _scalar(value, name: str) -> float:
 
 # ---------------------------------------------------------------- hand-off to the backend
 
-def _to_backend(array: np.ndarray, dtype: str):
-    """A backend tensor holding ``array``: shared, not copied, where the backend allows it."""
+def _value(scheme: str, params: dict, shape: tuple[int, ...], dtype: str, seed: int | None, lead: int, layout):
+    """A backend tensor holding the fill: shared with the host buffer, not copied, where the backend
+    allows it; on the JAX backend distributed by ``layout`` when one is given."""
     backend = keras.backend.backend()
+    if backend == "jax":
+        from . import _jax_host   # (jax only on this backend)
+        return _jax_host.filled(scheme, params, shape, dtype, seed, _jax_sharding(layout), lead=lead)
+    if layout is not None:
+        raise ValueError(f"layout= is supported with the JAX backend only (Keras distributes variables "
+                         f"with JAX); the backend is {backend!r}")
+    array = _init((1,) * lead + shape, scheme, dtype=dtype, seed=seed, **params).reshape(shape)
     if backend == "numpy":
         return array
     if backend == "torch":
@@ -140,52 +104,18 @@ def _to_backend(array: np.ndarray, dtype: str):
         tensor = (torch.from_numpy(array.view(np.int16)).view(torch.bfloat16) if dtype == "bfloat16"
                   else torch.from_numpy(array))
         return keras.ops.convert_to_tensor(tensor)   # moved to Keras' device if that is not the CPU
-    if backend == "jax":
-        import jax
-        # keras.ops.convert_to_tensor (jnp.asarray) would copy; the CPU client adopts the aligned buffer
-        return jax.device_put(array, may_alias=True)
     return keras.ops.convert_to_tensor(array, dtype=dtype)
 
 
 def _jax_sharding(layout):
-    """A concrete jax Sharding from what Keras passes as ``layout``: a keras TensorLayout, a jax
-    Sharding, or (as Keras 3.15 passes it) a NamedSharding over the abstract mesh of the
-    ``jax.set_mesh`` context Keras enters, made concrete with that context's mesh."""
-    import jax
+    """The concrete jax Sharding (or None) of what Keras passes as ``layout``: a keras TensorLayout,
+    a jax Sharding, or (as Keras 3.15 passes it) a NamedSharding over the abstract mesh of the
+    ``jax.set_mesh`` context Keras enters."""
+    from . import _jax_host
 
     if isinstance(layout, keras.distribution.TensorLayout):
         layout = layout.backend_layout
-    if not isinstance(layout, jax.sharding.Sharding):
-        raise TypeError(f"layout must be a keras.distribution.TensorLayout or a jax.sharding.Sharding; "
-                        f"got {type(layout).__name__}")
-    if isinstance(layout, jax.sharding.NamedSharding) and isinstance(layout.mesh, jax.sharding.AbstractMesh):
-        mesh = jax.sharding.get_mesh()
-        if mesh.empty or (mesh.axis_names, mesh.axis_sizes) != (layout.mesh.axis_names, layout.mesh.axis_sizes):
-            raise ValueError(f"layout {layout} is over an abstract mesh, and the current jax.set_mesh context "
-                             f"holds no matching concrete mesh (it holds {mesh}); pass a concrete sharding or "
-                             "a keras.distribution.TensorLayout")
-        layout = jax.sharding.NamedSharding(mesh, layout.spec)
-    return layout
-
-
-def _distributed(shape: tuple[int, ...], layout, block):
-    """A jax.Array of ``shape`` sharded by ``layout``; ``block(bounds)`` gives one device's data.
-    Replicas of a block (a partly replicated layout) are filled once."""
-    if keras.backend.backend() != "jax":
-        raise ValueError(f"layout= is supported with the JAX backend only (Keras distributes variables "
-                         f"with JAX); the backend is {keras.backend.backend()!r}")
-    import jax
-
-    sharding = _jax_sharding(layout)
-    filled: dict = {}
-
-    def data(index):
-        bounds = block_bounds(index, shape)
-        if bounds not in filled:
-            filled[bounds] = block(bounds)
-        return filled[bounds]
-
-    return jax.make_array_from_callback(shape, sharding, data)
+    return _jax_host.concrete_sharding(layout, "layout", _LAYOUTS)
 
 
 # ---------------------------------------------------------------- the shared __call__
@@ -219,20 +149,19 @@ class _FastinitCall:
         scheme, params = self._fill_spec()
         lead, axes = self._fill_axes(shape)
         seed = _seed(self.seed) if self._random else None   # drawn (a SeedGenerator advanced) as Keras does
-        fill = _Fill(scheme, shape, _FLOATS[dtype], seed if _scheme(scheme).random else None, {**params, **axes}, lead)
-        if layout is None:
-            return _to_backend(fill.whole(), dtype)
-        return _distributed(shape, layout, fill.block)
+        seed = seed if _scheme(scheme).random else None     # (TruncatedNormal(stddev=0): a constant)
+        return _value(scheme, {**params, **axes}, shape, dtype, seed, lead, layout)
 
     def _fits_fastinit(self) -> bool:
         return True
 
     def _keras_value(self, shape, dtype, layout):
         value = super().__call__(shape, dtype=dtype)
-        if layout is None:
+        sharding = None if layout is None else _jax_sharding(layout)
+        if sharding is None:
             return value
         import jax
-        return jax.device_put(value, _jax_sharding(layout))
+        return jax.device_put(value, sharding)
 
 
 class _VarianceScalingCall(_FastinitCall):

@@ -18,6 +18,7 @@ from jax.sharding import NamedSharding, PartitionSpec as P  # noqa: E402
 
 import fastinit  # noqa: E402
 import fastinit.jax as fj  # noqa: E402
+from fastinit import _jax_host  # noqa: E402
 
 assert jax.device_count() == 8, jax.devices()
 # small blocks: one thread spares an OpenMP team per fill (values never depend on the thread count)
@@ -46,20 +47,20 @@ SHAPES = [
 def check(name, init, shape, sharding, label, dtype=jnp.float32, jit=False):
     want = np.asarray(init(KEY, shape, dtype))
     blocks = []
-    real_fill_block = fj.fill_block
+    real_fill_block = fj.fill_block   # called by fastinit.jax under jit, by fastinit._jax_host eagerly
 
     def spy(out, *args, **kwargs):
         blocks.append(out.size)
         return real_fill_block(out, *args, **kwargs)
 
-    fj.fill_block = spy
+    fj.fill_block = _jax_host.fill_block = spy
     try:
         if jit:
             got = jax.jit(lambda k: init(k, shape, dtype, out_sharding=sharding))(KEY)
         else:
             got = init(KEY, shape, dtype, out_sharding=sharding)
     finally:
-        fj.fill_block = real_fill_block
+        fj.fill_block = _jax_host.fill_block = real_fill_block
     where = f"{name} {shape} {np.dtype(dtype).name} {label}{' jit' if jit else ''}"
     concrete = sharding if isinstance(sharding, jax.sharding.Sharding) else NamedSharding(jax.sharding.get_mesh(), sharding)
     assert got.sharding.is_equivalent_to(concrete, len(shape)), (where, got.sharding)

@@ -62,13 +62,14 @@ def check_distributed():
 
     assert len(jax.devices()) == 8
     fills = []   # (full_shape, block shape) of every fill_block call
-    real_fill_block = fk.fill_block
+    from fastinit import _jax_host   # the JAX plumbing fastinit.keras shares with fastinit.jax
+    real_fill_block = _jax_host.fill_block
 
     def recording_fill_block(out, scheme, full_shape, index, **kwargs):
         fills.append((tuple(full_shape), out.shape))
         return real_fill_block(out, scheme, full_shape, index, **kwargs)
 
-    fk.fill_block = recording_fill_block
+    _jax_host.fill_block = recording_fill_block
 
     # (layer, weight, shape, scheme, seed); d2 is bfloat16
     specs = [("emb", "embeddings", (64, 24), "random_uniform", 1), ("d1", "kernel", (24, 32), "glorot_uniform", 2),
