@@ -1,5 +1,6 @@
 """Multi-device cases of fastinit.jax, run by tests/test_jax.py in one subprocess: 8 CPU devices
 need XLA_FLAGS before jax is imported, which a pytest process that already imported jax cannot do.
+Being a fresh process, it also checks first that ``import fastinit`` (and a fill) imports no jax.
 
 Every case builds an array with out_sharding and checks, bit for bit, that its global value equals
 the unsharded fastinit.jax result, that it has the sharding asked for, that each device's shard is
@@ -11,12 +12,17 @@ import sys
 
 os.environ["XLA_FLAGS"] = os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8"
 
+import fastinit  # noqa: E402
+
+# first, while this process has imported no jax: import fastinit and a fill never import it
+fastinit.init((4, 4), "glorot_uniform")
+assert not {"jax", "jaxlib", "flax"} & set(sys.modules), sorted({"jax", "jaxlib", "flax"} & set(sys.modules))
+
 import jax  # noqa: E402  (after XLA_FLAGS)
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 from jax.sharding import NamedSharding, PartitionSpec as P  # noqa: E402
 
-import fastinit  # noqa: E402
 import fastinit.jax as fj  # noqa: E402
 from fastinit import _jax_host  # noqa: E402
 
@@ -62,7 +68,12 @@ def check(name, init, shape, sharding, label, dtype=jnp.float32, jit=False):
     finally:
         fj.fill_block = _jax_host.fill_block = real_fill_block
     where = f"{name} {shape} {np.dtype(dtype).name} {label}{' jit' if jit else ''}"
-    concrete = sharding if isinstance(sharding, jax.sharding.Sharding) else NamedSharding(jax.sharding.get_mesh(), sharding)
+    if isinstance(sharding, P):
+        concrete = NamedSharding(jax.sharding.get_mesh(), sharding)
+    elif isinstance(sharding.mesh, jax.sharding.AbstractMesh):
+        concrete = NamedSharding(jax.sharding.get_mesh(), sharding.spec)
+    else:
+        concrete = sharding
     assert got.sharding.is_equivalent_to(concrete, len(shape)), (where, got.sharding)
     assert got.dtype == want.dtype, (where, got.dtype)
     assert np.array_equal(np.asarray(got).view(np.uint8), want.view(np.uint8)), where
@@ -71,6 +82,9 @@ def check(name, init, shape, sharding, label, dtype=jnp.float32, jit=False):
     if not concrete.is_fully_replicated and not fastinit.scheme(init.scheme).whole_tensor:
         whole = int(np.prod(shape))
         assert blocks and max(blocks) < whole, (where, "a block as big as the whole array was filled", blocks)
+    if not jit and not fastinit.scheme(init.scheme).whole_tensor:   # (under jit: one callback per device)
+        distinct = {tuple((i.start, i.stop) for i in index) for index in concrete.devices_indices_map(shape).values()}
+        assert len(blocks) == len(distinct), (where, "each distinct block is filled once", len(blocks), len(distinct))
     print("ok", where, flush=True)
 
 
@@ -96,6 +110,19 @@ def main():
         count += 3
     # under jit: a shard_map whose per-device callbacks fill the device's block
     mesh = jax.make_mesh((2, 4), ("x", "y"))
+    with jax.set_mesh(mesh):   # a NamedSharding over the abstract mesh (as Keras passes it), eagerly
+        check("lecun_uniform", fj.lecun_uniform(), (16, 24), NamedSharding(mesh.abstract_mesh, P("y", None)),
+              "abstract mesh(2, 4)")
+        count += 1
+    # replicas share one host buffer, filled once: a computation that donates the array must not
+    # write into it (XLA does not donate a buffer a host array owns; each device computes alone)
+    replicated = fj.normal(0.5)(KEY, (16, 24), out_sharding=NamedSharding(mesh, P()))
+    doubled = jax.jit(lambda t: t * 2, donate_argnums=0)(replicated)
+    want = np.asarray(fj.normal(0.5)(KEY, (16, 24))) * 2
+    for shard in doubled.addressable_shards:
+        assert np.array_equal(np.asarray(shard.data), want), ("donated replicas", shard.device)
+    print("ok donated replicated array: every device's result is its own", flush=True)
+    count += 1
     for name, spec in (("glorot_uniform", P("x", "y")), ("zeros", P(None, "y")), ("normal", P(("x", "y"), None)),
                        ("orthogonal", P("x", None)), ("truncated_normal", P())):
         check(name, INITS[name], (16, 24), NamedSharding(mesh, spec), f"mesh(2, 4) {spec}", jit=True)
@@ -104,11 +131,13 @@ def main():
         check("lecun_normal", fj.lecun_normal(), (8, 12), P("y", "x"), "set_mesh(2, 4) P", jnp.bfloat16, jit=True)
         count += 1
     # vmap over keys under jit, with out_sharding: each key's array as if initialized alone
-    keys = jax.random.split(KEY, 3)
+    words = np.random.default_rng(1).integers(0, 2**32, (3, 2), dtype=np.uint32)   # 3 keys; no indexing ops
     ns = NamedSharding(mesh, P("x", "y"))
-    got = jax.jit(jax.vmap(lambda k: fj.glorot_uniform()(k, (16, 24), out_sharding=ns)))(keys)
-    for i in range(3):
-        assert np.array_equal(np.asarray(got[i]), np.asarray(fj.glorot_uniform()(keys[i], (16, 24)))), ("vmap", i)
+    got = np.asarray(jax.jit(jax.vmap(lambda k: fj.glorot_uniform()(k, (16, 24), out_sharding=ns)))(
+        jax.random.wrap_key_data(words)))
+    for i, w in enumerate(words):
+        alone = fj.glorot_uniform()(jax.random.wrap_key_data(w), (16, 24))
+        assert np.array_equal(got[i], np.asarray(alone)), ("vmap", i)
     print("ok vmap glorot_uniform (16, 24) under jit with", ns.spec, flush=True)
     count += 1
     # shards must be even (JAX's rule): a clear error eagerly (JAX's) and under jit (ours), nothing built

@@ -8,7 +8,8 @@ and each tensor is filled block by block (one fill per distinct block, none of t
 ``KERAS_BACKEND=torch|numpy python tests/keras_checks.py backend``: a Dense kernel, dtypes and
 seeds on that backend.
 
-Prints "OK" last when every check passed.
+Every mode first checks, before importing keras, that ``import fastinit`` and a fill import neither
+keras nor jax.  Prints "OK" last when every check passed.
 """
 import os
 import sys
@@ -21,8 +22,16 @@ if MODE == "distributed":
 import numpy as np  # noqa: E402
 
 import fastinit  # noqa: E402
+
+# first, while this process has imported neither: import fastinit and a fill never import keras or jax
+fastinit.init((4, 4), "glorot_uniform")
+assert not {"keras", "jax"} & set(sys.modules), sorted({"keras", "jax"} & set(sys.modules))
+
 import keras  # noqa: E402
 import fastinit.keras as fk  # noqa: E402
+
+# small fills: one thread spares an OpenMP team per fill (values never depend on the thread count)
+fastinit.set_num_threads(1)
 
 
 def bits(a) -> bytes:
@@ -133,6 +142,10 @@ def check_distributed():
     for layout in (TensorLayout(("model", "batch"), mesh), NamedSharding(mesh.backend_mesh, P("batch", "model"))):
         value = fk.GlorotNormal(seed=9)((16, 32), layout=layout)
         assert bits(value) == want and not value.sharding.is_fully_replicated
+    with jax.set_mesh(mesh.backend_mesh):   # a PartitionSpec, and a NamedSharding over the abstract mesh
+        for layout in (P("model", None), NamedSharding(mesh.backend_mesh.abstract_mesh, P(None, "batch"))):
+            value = fk.GlorotNormal(seed=9)((16, 32), layout=layout)
+            assert bits(value) == want and value.sharding.spec == (layout if isinstance(layout, P) else layout.spec)
     value = fk.Zeros()((8, 4), dtype="int32", layout=TensorLayout(("model", None), mesh))   # Keras' own zeros
     assert value.dtype == np.int32 and not np.asarray(value).any() and value.sharding.spec == P("model", None)
     layout_map = LayoutMap(mesh)
