@@ -62,6 +62,7 @@ def check_backend():
         assert "JAX backend" in str(e), e
     else:
         raise AssertionError("layout= on a non-JAX backend was accepted")
+    assert "fastinit._jax_host" not in sys.modules, "fastinit.keras loaded its JAX plumbing on another backend"
 
 
 def check_distributed():
