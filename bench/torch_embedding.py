@@ -43,10 +43,11 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=50_000_000, help="num_embeddings (default 50,000,000)")
     parser.add_argument("--dim", type=int, default=64, help="embedding_dim (default 64)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each; the fastest is reported (default 1)")
     parser.add_argument("--skip-torch", action="store_true", help="skip torch's own init (the slow one)")
     args = parser.parse_args(argv)
-    if args.rows <= 0 or args.dim <= 0:
-        parser.error("--rows and --dim must be positive")
+    if args.rows <= 0 or args.dim <= 0 or args.repeat <= 0:
+        parser.error("--rows, --dim and --repeat must be positive")
 
     import torch
 
@@ -69,11 +70,11 @@ def main(argv=None) -> dict:
         with ft.patch():
             return torch.nn.Embedding(args.rows, args.dim)
 
-    times = {}
-    times["fastinit.init"] = _timed(lambda: fastinit.init((args.rows, args.dim), "torch_embedding"))
-    times["fastinit.torch.patch"] = _timed(patched)
+    builds = {"fastinit.init": lambda: fastinit.init((args.rows, args.dim), "torch_embedding"),
+              "fastinit.torch.patch": patched}
     if not args.skip_torch:
-        times["torch"] = _timed(lambda: torch.nn.Embedding(args.rows, args.dim))
+        builds["torch"] = lambda: torch.nn.Embedding(args.rows, args.dim)
+    times = {name: min(_timed(build) for _ in range(args.repeat)) for name, build in builds.items()}
 
     for name, seconds in times.items():
         print(f"  {name:22s} {seconds:8.3f} s")
