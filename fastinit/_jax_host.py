@@ -84,7 +84,7 @@ def filled(scheme: str, params: dict, shape: tuple[int, ...], dtype, seed: int |
     global index by fill_block, and its replicas (a partly replicated sharding) are handed the
     same host buffer (XLA's CPU client may adopt it for all of them; it does not donate a buffer
     a host array also owns, so no computation writes into a shared block).  Schemes that need
-    the whole tensor (orthogonal: one QR) compute it once and every block is sliced from it."""
+    the whole tensor (orthogonal: one QR) compute it once and every block is copied out of it."""
     if sharding is None:
         return jax.device_put(host_fill(scheme, params, shape, dtype, seed, lead=lead), may_alias=True)
     whole = host_fill(scheme, params, shape, dtype, seed, lead=lead) if registry_scheme(scheme).whole_tensor else None
@@ -94,13 +94,14 @@ def filled(scheme: str, params: dict, shape: tuple[int, ...], dtype, seed: int |
     def block(index) -> np.ndarray:
         bounds = block_bounds(() if index is None else index, shape)
         if bounds not in blocks:
+            out = aligned_empty(tuple(hi - lo for lo, hi in bounds), dtype)
             if whole is not None:
-                blocks[bounds] = whole[tuple(slice(lo, hi) for lo, hi in bounds)]
+                # a copy of its own: a view that XLA adopted would keep the whole tensor alive
+                out[...] = whole[tuple(slice(lo, hi) for lo, hi in bounds)]
             else:
-                fill_bounds = ((0, 1),) * lead + bounds
-                out = aligned_empty(tuple(hi - lo for lo, hi in fill_bounds), dtype)
-                fill_block(out, scheme, fill_shape, fill_bounds, seed=seed, **params)
-                blocks[bounds] = out.reshape(tuple(hi - lo for lo, hi in bounds))
+                fill_block(out.reshape((1,) * lead + out.shape), scheme, fill_shape,   # (a view of out)
+                           ((0, 1),) * lead + bounds, seed=seed, **params)
+            blocks[bounds] = out
         return blocks[bounds]
 
     # float64 without jax_enable_x64 becomes float32, as jax.device_put makes it

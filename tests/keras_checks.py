@@ -147,6 +147,10 @@ def check_distributed():
         for layout in (P("model", None), NamedSharding(mesh.backend_mesh.abstract_mesh, P(None, "batch"))):
             value = fk.GlorotNormal(seed=9)((16, 32), layout=layout)
             assert bits(value) == want and value.sharding.spec == (layout if isinstance(layout, P) else layout.spec)
+    # explicit axes on a 1-D shape: filled as (1, 8), the leading unit dimension added to every block too
+    init = fk.GlorotUniform(seed=2, input_axes=[0], output_axes=[])
+    value = init((8,), layout=TensorLayout(("model",), mesh))
+    assert bits(value) == bits(init((8,))) and value.sharding.spec == P("model")
     value = fk.Zeros()((8, 4), dtype="int32", layout=TensorLayout(("model", None), mesh))   # Keras' own zeros
     assert value.dtype == np.int32 and not np.asarray(value).any() and value.sharding.spec == P("model", None)
     layout_map = LayoutMap(mesh)
