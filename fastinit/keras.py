@@ -31,6 +31,7 @@ import numpy as np
 
 from . import _validate as check
 from ._formats import NAMES as _FLOATS
+from .fans import _axes
 from .registry import init as _init, scheme as _scheme
 
 __all__ = ["GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "LecunUniform", "LecunNormal",
@@ -50,19 +51,10 @@ def _keras_axes(shape: tuple[int, ...], input_axes, output_axes) -> tuple[int, d
     filled as (1, ..., *shape), the same elements in the same order.  Returns (lead dims, params)."""
     if input_axes is None or output_axes is None:
         return 0, {}
-    rank = len(shape)
-    lead = max(0, 2 - rank)
-
-    def axes(name, given):
-        result = []
-        for a in given:
-            if isinstance(a, bool) or not isinstance(a, (int, np.integer)) or not -rank <= a < rank:
-                raise ValueError(f"{name}={list(given)!r}: {a!r} is not an axis of a shape of rank {rank}")
-            result.append(lead + int(a) % rank)
-        return result
-
-    ins, outs = axes("input_axes", input_axes), axes("output_axes", output_axes)
-    batch = [d for d in range(lead + rank) if d not in ins and d not in outs]
+    lead = max(0, 2 - len(shape))
+    ins, outs = ([lead + a for a in _axes(shape, given, name)]
+                 for name, given in (("input_axes", input_axes), ("output_axes", output_axes)))
+    batch = [d for d in range(lead + len(shape)) if d not in ins and d not in outs]
     return lead, dict(in_axis=ins, out_axis=outs, batch_axis=batch)
 
 
