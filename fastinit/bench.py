@@ -206,7 +206,7 @@ def build_cases(size: int, dtype_name: str, threads: int, torch, fastinit_thread
 
     skipped = []
     if torch is None:
-        skipped.append("torch (not installed: pip install 'fastinit[bench]')")
+        skipped.append("torch (not installed: pip install 'fastinit-nn[bench]')")
         return cases, skipped
     torch.set_num_threads(threads)
     t = torch.from_numpy(buf)

@@ -10,8 +10,10 @@ and truncated normals.
 """
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
+import numbers
 import warnings
 from typing import Sequence
 
@@ -37,6 +39,9 @@ def _whole(out, full_shape, offset, dtype=None):
     """Validate out and the shard description; returns (out, fmt, whole shape, offset)."""
     out, fmt = check.out_array(out, dtype)
     shape, off = check.shard(full_shape, offset, out.shape)
+    if full_shape is None and off:   # (the kernels allow it: their fill has no end; a scheme's whole is out)
+        raise ValueError(f"offset={off} needs full_shape= (the whole tensor out is a shard of); without "
+                         "full_shape, out is the whole tensor, at offset 0")
     return out, fmt, shape, off
 
 
@@ -69,6 +74,21 @@ def _check_mode(mode, allowed):
 def _write(out, fmt, values):
     out.reshape(-1)[...] = encode(np.asarray(values).reshape(-1), out, fmt)
     return out
+
+
+@contextlib.contextmanager
+def _derived_from(seed, stream, num_threads, **given):
+    """A kernel's error about a value the scheme derived (a bound, a std) also names what the caller
+    passed (gain=1e300 -> "low=-8.7e+299 is outside ... (from gain=1e+300)").  seed, stream and
+    num_threads are checked first, so any error left is about the derived values."""
+    if seed is not None:
+        check.uint64("seed", seed)
+    check.uint64("stream", stream)
+    check.threads(num_threads)
+    try:
+        yield
+    except ValueError as e:
+        raise ValueError(f"{e} (from {', '.join(f'{k}={check.short_repr(v)}' for k, v in given.items())})") from None
 
 
 def _derived_seed(seed: int, tag: int) -> int:
@@ -141,6 +161,8 @@ def identity(out: np.ndarray, gain: float = 1.0, *, full_shape=None, offset: int
     if len(shape) != 2:
         raise ValueError("Identity matrix initializer can only be used for 2D matrices")
     gain = check.real("gain", gain)
+    if abs(gain) > fmt.max:   # (it would be written as inf)
+        raise ValueError(f"gain={gain} is outside the range of {fmt.name} (±{fmt.max:.6g})")
     k = np.arange(min(shape))
     return _ones_at(out, fmt, k * shape[1] + k, off, value=gain)
 
@@ -148,7 +170,10 @@ def identity(out: np.ndarray, gain: float = 1.0, *, full_shape=None, offset: int
 # ---------------------------------------------------------------- fan-based schemes (torch names)
 
 def _xavier_std(fans, gain):
-    return check.real("gain", gain) * math.sqrt(2.0 / float(fans[0] + fans[1]))
+    gain = check.real("gain", gain)
+    if gain < 0:  # a negative gain would surface later as a bound error in names the caller never passed
+        raise ValueError(f"gain must be >= 0; got {gain}")
+    return gain * math.sqrt(2.0 / float(fans[0] + fans[1]))
 
 
 def xavier_uniform_(out: np.ndarray, gain: float = 1.0, *, layout: str = "torch", in_axis=None, out_axis=None,
@@ -159,7 +184,8 @@ def xavier_uniform_(out: np.ndarray, gain: float = 1.0, *, layout: str = "torch"
     if fans is None:
         return out
     a = math.sqrt(3.0) * _xavier_std(fans, gain)  # torch's order of operations: the bound matches to the bit
-    return uniform_(out, -a, a, seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
+    with _derived_from(seed, stream, num_threads, gain=gain):
+        return uniform_(out, -a, a, seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
 
 
 def xavier_normal_(out: np.ndarray, gain: float = 1.0, *, layout: str = "torch", in_axis=None, out_axis=None,
@@ -169,12 +195,20 @@ def xavier_normal_(out: np.ndarray, gain: float = 1.0, *, layout: str = "torch",
     fans = _fans_or_none(out, full_shape, offset, dtype, layout, in_axis, out_axis, batch_axis)
     if fans is None:
         return out
-    return normal_(out, 0.0, _xavier_std(fans, gain), seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
+    std = _xavier_std(fans, gain)
+    with _derived_from(seed, stream, num_threads, gain=gain):
+        return normal_(out, 0.0, std, seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
 
 
 def _kaiming_std(fans, a, mode, nonlinearity):
+    if isinstance(a, numbers.Real) and not isinstance(a, bool):
+        check.real("a", a)   # nan/inf/a huge int: an error naming a (calculate_gain keeps torch's own messages)
     fan = _fan(fans, _check_mode(mode, ("fan_in", "fan_out")))
-    return calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    try:
+        gain = calculate_gain(nonlinearity, a)
+    except OverflowError:   # a ** 2 beyond float64 (|a| > ~1.3e154)
+        raise ValueError(f"a={a!r}: the negative slope's square overflows float64; |a| must be below 1e154") from None
+    return gain / math.sqrt(fan)
 
 
 def kaiming_uniform_(out: np.ndarray, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", *,
@@ -221,13 +255,14 @@ def variance_scaling_(out: np.ndarray, scale: float = 1.0, mode: str = "fan_in",
         return out
     s = scale / max(1.0, _fan(fans, mode))
     rng = dict(seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
-    if distribution == "truncated_normal":
-        std = math.sqrt(s) / TRUNCATED_NORMAL_STD
-        return trunc_normal_(out, 0.0, std, -2.0 * std, 2.0 * std, **rng)
-    if distribution == "uniform":
-        limit = math.sqrt(3.0 * s)
-        return uniform_(out, -limit, limit, **rng)
-    return normal_(out, 0.0, math.sqrt(s), **rng)
+    with _derived_from(seed, stream, num_threads, scale=scale):
+        if distribution == "truncated_normal":
+            std = math.sqrt(s) / TRUNCATED_NORMAL_STD
+            return trunc_normal_(out, 0.0, std, -2.0 * std, 2.0 * std, **rng)
+        if distribution == "uniform":
+            limit = math.sqrt(3.0 * s)
+            return uniform_(out, -limit, limit, **rng)
+        return normal_(out, 0.0, math.sqrt(s), **rng)
 
 
 def lecun_uniform_(out: np.ndarray, *, layout: str = "torch", in_axis=None, out_axis=None, batch_axis=(),
@@ -291,38 +326,77 @@ def _haar_rows_(m: np.ndarray, scale: float) -> np.ndarray:
     return m
 
 
-def orthogonal_(out: np.ndarray, gain: float = 1.0, *, layout: str = "torch", full_shape=None, offset: int = 0,
-                seed: int | None = None, stream: int = 0, num_threads: int | None = None, dtype=None) -> np.ndarray:
+def orthogonal_(out: np.ndarray, gain: float = 1.0, *, layout: str = "torch", column_axis: int | None = None,
+                full_shape=None, offset: int = 0, seed: int | None = None, stream: int = 0,
+                num_threads: int | None = None, dtype=None) -> np.ndarray:
     """A (semi-)orthogonal matrix times gain, Haar-distributed as torch.nn.init.orthogonal_'s
     sign-corrected QR of a Gaussian matrix (Mezzadri, math-ph/0609050), generated from Gaussian
     Householder reflectors (Stewart 1980; see _haar_rows_) at half the cost of a QR.  Computed in
-    float64 for float64 output, else in float32 (as torch does); a wide matrix in out's own memory
-    when out is float32/float64 and not a shard, a tall one as the transpose of a wide one.  More
-    than 2 dims are flattened as torch does, (shape[0], -1), or as Keras, (-1, shape[-1]), with
-    layout='keras'.  A shard computes the whole matrix (O(whole) memory) and keeps its slice."""
+    float64 for float64 output, else in float32 (as torch does).  More than 2 dims are flattened
+    as torch does, (shape[0], -1), or as Keras, (-1, shape[-1]), with layout='keras'.
+    column_axis (layouts 'keras'/'jax') is jax.nn.initializers.orthogonal's: the
+    (size / shape[column_axis], shape[column_axis]) matrix, the other axes in order, moved back so
+    its columns lie along column_axis (default -1, the Keras flattening).  A shard computes the
+    whole matrix (O(whole) memory) and keeps its slice."""
     out, fmt, shape, off = _whole(out, full_shape, offset, dtype)
     if len(shape) < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     if layout not in ("torch", "keras", "jax"):
         raise ValueError(f"layout={layout!r} is not supported; use one of ['torch', 'keras', 'jax']")
     gain = check.real("gain", gain)
+    if abs(gain) > fmt.max:   # |Q| <= 1: a gain in range keeps every value in range (else: inf)
+        raise ValueError(f"gain={gain} is outside the range of {fmt.name} (±{fmt.max:.6g})")
+    col = len(shape) - 1
+    if column_axis is not None:
+        if layout == "torch":
+            raise ValueError("column_axis is for layout='keras' or 'jax' (channels-last); layout='torch' "
+                             "flattens to (shape[0], -1)")
+        col = check.integer("column_axis", column_axis, -len(shape), len(shape)) % len(shape)
     size = math.prod(shape)
     if size == 0:
         return out
-    rows = shape[0] if layout == "torch" else size // shape[-1]
+    rows = shape[0] if layout == "torch" else size // shape[col]
     cols = size // rows
     work = np.dtype(np.float64 if fmt.wide else np.float32)
-    whole = out.dtype == work and out.size == size        # the result can be formed in out itself
+    # The matrix is formed in out itself when out is float32/float64, not a shard, and its rows
+    # (the wider side) lie in out's memory order; otherwise in a buffer of its own.
+    direct = out.dtype == work and out.size == size and col == len(shape) - 1
     wide = rows <= cols
-    m = out.reshape(rows, cols) if whole and wide else np.empty((min(rows, cols), max(rows, cols)), work)
+    m = out.reshape(rows, cols) if direct and wide else np.empty((min(rows, cols), max(rows, cols)), work)
     normal_(m, seed=_seeding.resolve(seed), stream=stream, num_threads=num_threads)
     _haar_rows_(m, gain)
-    result = m if wide else m.T
-    if whole:
+    q = m if wide else m.T
+    if direct:
         if not wide:
-            np.copyto(out.reshape(rows, cols), result)
+            np.copyto(out.reshape(rows, cols), q)
         return out
-    return _write(out, fmt, result.reshape(-1)[off:off + out.size])
+    if col != len(shape) - 1:   # rows run over the other axes in order; put the columns back at col
+        q = np.moveaxis(q.reshape(shape[:col] + shape[col + 1:] + (shape[col],)), -1, col)
+    return _write(out, fmt, q.reshape(-1)[off:off + out.size])
+
+
+def delta_orthogonal(out: np.ndarray, gain: float = 1.0, *, column_axis: int = -1, full_shape=None, offset: int = 0,
+                     seed: int | None = None, stream: int = 0, num_threads: int | None = None,
+                     dtype=None) -> np.ndarray:
+    """jax.nn.initializers.delta_orthogonal: a 3-, 4- or 5-D channels-last conv kernel that is zero except
+    at the spatial centre (index (k - 1) // 2 of each spatial dim), where it is
+    orthogonal(shape[-2:], gain, column_axis=column_axis) with the same seed; needs shape[-1] >= shape[-2].
+    Xiao et al., Dynamical Isometry and a Mean Field Theory of CNNs (2018), arXiv:1806.05393."""
+    out, fmt, shape, off = _whole(out, full_shape, offset, dtype)
+    if len(shape) not in (3, 4, 5):
+        raise ValueError(f"Delta orthogonal initializer requires a 3D, 4D or 5D shape; got {shape}")
+    if shape[-1] < shape[-2]:
+        raise ValueError(f"`fan_in` must be less or equal than `fan_out`; got shape {shape} "
+                         f"(shape[-2] = {shape[-2]} > shape[-1] = {shape[-1]})")
+    check.integer("column_axis", column_axis, -2, 2)   # an axis of the 2-D centre matrix
+    centre = orthogonal_(np.empty(shape[-2:], out.dtype), gain, layout="jax", column_axis=column_axis, seed=seed,
+                         stream=stream, num_threads=num_threads, dtype=dtype)
+    if math.prod(shape) == 0:
+        return out
+    whole = np.zeros(shape, out.dtype)   # +0.0 is all-zero bits in every format, bfloat16 storage included
+    whole[tuple((k - 1) // 2 for k in shape[:-2])] = centre
+    out.reshape(-1)[...] = whole.reshape(-1)[off:off + out.size]
+    return out
 
 
 def sparse_(out: np.ndarray, sparsity: float, std: float = 0.01, *, full_shape=None, offset: int = 0,
@@ -387,23 +461,33 @@ def truncated_normal(out: np.ndarray, mean: float = 0.0, stddev: float = 0.05, *
                      seed: int | None = None, stream: int = 0, num_threads: int | None = None, dtype=None) -> np.ndarray:
     """Keras TruncatedNormal(mean=0, stddev=0.05): N(mean, stddev²) cut at mean ± 2 stddev."""
     _whole(out, full_shape, offset, dtype)
-    stddev = check.real("stddev", stddev)
-    return trunc_normal_(out, mean, stddev, mean - 2.0 * stddev, mean + 2.0 * stddev, seed=seed, stream=stream,
-                         offset=offset, num_threads=num_threads, dtype=dtype)
+    mean, stddev = check.real("mean", mean), check.real("stddev", stddev)   # (before mean - 2 stddev: no OverflowError)
+    if not stddev > 0:
+        raise ValueError(f"stddev must be > 0; got {stddev}")
+    with _derived_from(seed, stream, num_threads, mean=mean, stddev=stddev):
+        return trunc_normal_(out, mean, stddev, mean - 2.0 * stddev, mean + 2.0 * stddev, seed=seed, stream=stream,
+                             offset=offset, num_threads=num_threads, dtype=dtype)
 
 
 def random_uniform(out: np.ndarray, minval: float = -0.05, maxval: float = 0.05, *, full_shape=None, offset: int = 0,
                    seed: int | None = None, stream: int = 0, num_threads: int | None = None, dtype=None) -> np.ndarray:
     """Keras RandomUniform(minval=-0.05, maxval=0.05)."""
     _whole(out, full_shape, offset, dtype)
-    return uniform_(out, minval, maxval, seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
+    if check.real("minval", minval) > check.real("maxval", maxval):   # (errors in the caller's names)
+        raise ValueError(f"minval must be <= maxval; got minval={minval}, maxval={maxval}")
+    with _derived_from(seed, stream, num_threads, minval=minval, maxval=maxval):
+        return uniform_(out, minval, maxval, seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
 
 
 def random_normal(out: np.ndarray, mean: float = 0.0, stddev: float = 0.05, *, full_shape=None, offset: int = 0,
                   seed: int | None = None, stream: int = 0, num_threads: int | None = None, dtype=None) -> np.ndarray:
     """Keras RandomNormal(mean=0, stddev=0.05)."""
     _whole(out, full_shape, offset, dtype)
-    return normal_(out, mean, stddev, seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
+    mean, stddev = check.real("mean", mean), check.real("stddev", stddev)
+    if stddev < 0:
+        raise ValueError(f"stddev must be >= 0; got {stddev}")
+    with _derived_from(seed, stream, num_threads, mean=mean, stddev=stddev):
+        return normal_(out, mean, stddev, seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
 
 
 # ---------------------------------------------------------------- embedding presets
@@ -412,9 +496,13 @@ def torch_embedding(out: np.ndarray, padding_idx: int | None = None, *, full_sha
                     seed: int | None = None, stream: int = 0, num_threads: int | None = None, dtype=None) -> np.ndarray:
     """N(0, 1), torch.nn.Embedding.reset_parameters' default; the padding_idx row (if any) is zero."""
     out, fmt, shape, off = _whole(out, full_shape, offset, dtype)
-    normal_(out, seed=seed, stream=stream, offset=off, num_threads=num_threads, dtype=dtype)
-    if padding_idx is not None and len(shape) == 2:
+    if padding_idx is not None:   # checked before the fill: nothing is written on a bad padding_idx
+        if len(shape) != 2:
+            raise ValueError(f"padding_idx is a row of a 2-D (num_embeddings, embedding_dim) table, as "
+                             f"torch.nn.Embedding's weight; got shape {shape}")
         row = check.integer("padding_idx", padding_idx, -shape[0], shape[0]) % shape[0]
+    normal_(out, seed=seed, stream=stream, offset=off, num_threads=num_threads, dtype=dtype)
+    if padding_idx is not None:
         lo, hi = max(row * shape[1] - off, 0), min((row + 1) * shape[1] - off, out.size)
         if lo < hi:
             out.reshape(-1)[lo:hi] = encode(np.zeros(1), out, fmt)[0]
