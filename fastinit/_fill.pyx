@@ -2,7 +2,10 @@
 """Thin Cython layer over the C kernels and the fill driver (fastinit/_src/fi_driver.c): one
 OpenMP region per fill over fixed-size chunks, GIL released, Ctrl-C polled by the calling thread.
 
-Everything here trusts its arguments: fastinit/kernels.py validates them first.
+The codes (Dist, Dtype, Method, Path) are the C header's enums, declared here once for Python.
+fill() takes the output as a flat byte view and the parameters as one named record (Params);
+the argument checks a user deserves (ranges, bounds, messages) live in fastinit/kernels.py, and
+this layer re-checks only what keeps the write inside the buffer.
 """
 import threading
 
@@ -11,7 +14,31 @@ from libc.stdint cimport uint16_t, uint32_t, uint64_t, int64_t
 from fastinit._kernels cimport (fi_params, fi_philox4x32_10, fi_path_available, fi_best_path,
                                 fi_f32_to_f16_bits, fi_f32_to_bf16_bits, fi_openmp_enabled,
                                 fi_omp_max_threads, fi_poll_fn, fi_fill_stats, fi_fill_chunks,
-                                fi_advise_hugepages)
+                                fi_advise_hugepages, FI_SERIES_N)
+
+cdef extern from "fi_kernels.h":
+    cpdef enum Dist "fi_dist":
+        UNIFORM "FI_UNIFORM"
+        NORMAL "FI_NORMAL"
+        TRUNC "FI_TRUNC"
+
+    cpdef enum Dtype "fi_dtype":
+        F32 "FI_F32"
+        F64 "FI_F64"
+        F16 "FI_F16"
+        BF16 "FI_BF16"
+
+    cpdef enum Method "fi_method":
+        INVERT "FI_INVERT"
+        SERIES "FI_SERIES"
+
+    cpdef enum Path "fi_path":
+        SCALAR "FI_PATH_SCALAR"
+        AVX512 "FI_PATH_AVX512"
+        AVX2 "FI_PATH_AVX2"
+
+SERIES_TERMS = FI_SERIES_N
+ITEMSIZE = {F32: 4, F64: 8, F16: 2, BF16: 2}
 
 # Work is split into chunks of at most CHUNK elements.  Values do not depend on the split (each
 # element is a function of its global index).  64 Ki elements (256 KiB of float32) keep a chunk
@@ -33,6 +60,42 @@ HUGEPAGE_MIN_BYTES = 4 << 20
 _MAIN_THREAD_ID = threading.main_thread().ident
 
 
+
+cdef class Params:
+    """One fill's parameters (the C struct fi_params), by name."""
+    cdef fi_params p
+
+    def __init__(self, *, Dist dist, Dtype dtype, uint64_t seed, uint64_t stream=0, double loc=0.0,
+                 double scale=1.0, bint wide=False, Method method=INVERT, double p_lo=0.0,
+                 double p_hi=0.0, double mass=1.0, double clamp_lo, double clamp_hi, coef=()):
+        if len(coef) > FI_SERIES_N:
+            raise ValueError(f"at most {FI_SERIES_N} series coefficients; got {len(coef)}")
+        self.p.key[0] = <uint32_t>seed
+        self.p.key[1] = <uint32_t>(seed >> 32)
+        self.p.stream[0] = <uint32_t>stream
+        self.p.stream[1] = <uint32_t>(stream >> 32)
+        self.p.dist = dist
+        self.p.dtype = dtype
+        self.p.wide = wide or dtype == F64
+        self.p.method = method
+        self.p.loc, self.p.scale = loc, scale
+        self.p.p_lo, self.p.p_hi, self.p.mass = p_lo, p_hi, mass
+        self.p.clamp_lo, self.p.clamp_hi = clamp_lo, clamp_hi
+        cdef int i
+        for i in range(FI_SERIES_N):
+            self.p.coef[i] = coef[i] if i < len(coef) else 0.0
+
+    @property
+    def dtype(self):
+        return Dtype(self.p.dtype)
+
+    def __repr__(self):
+        p = self.p
+        return (f"Params(dist={Dist(p.dist).name}, dtype={Dtype(p.dtype).name}, wide={bool(p.wide)}, "
+                f"method={Method(p.method).name}, loc={p.loc!r}, scale={p.scale!r}, p_lo={p.p_lo!r}, "
+                f"p_hi={p.p_hi!r}, mass={p.mass!r}, clamp=[{p.clamp_lo!r}, {p.clamp_hi!r}])")
+
+
 def openmp_enabled():
     return bool(fi_openmp_enabled())
 
@@ -41,12 +104,12 @@ def omp_max_threads():
     return fi_omp_max_threads()
 
 
-def path_available(int path):
+def path_available(Path path):
     return bool(fi_path_available(path))
 
 
 def best_path():
-    return fi_best_path()
+    return Path(fi_best_path())
 
 
 cdef int _poll_signals(void *ctx) noexcept nogil:
@@ -83,28 +146,20 @@ def advise_hugepages(size_t address, size_t nbytes):
     return bool(fi_advise_hugepages(<void *>address, nbytes))
 
 
-def fill(size_t address, int64_t n, uint64_t first, int itemsize, int dist, int dtype, int wide,
-         uint64_t seed, uint64_t stream, double loc, double scale, double p_lo, double p_hi,
-         double mass, double clamp_lo, double clamp_hi, int num_threads, int path):
-    """Fill n elements at address with elements first.. of the described stream.  Returns what
-    it cost: (threads used, CPU seconds its threads worked, wall seconds)."""
-    cdef fi_params p
-    p.key[0] = <uint32_t>seed
-    p.key[1] = <uint32_t>(seed >> 32)
-    p.stream[0] = <uint32_t>stream
-    p.stream[1] = <uint32_t>(stream >> 32)
-    p.dist = dist
-    p.dtype = dtype
-    p.wide = wide
-    p.loc = loc
-    p.scale = scale
-    p.p_lo = p_lo
-    p.p_hi = p_hi
-    p.mass = mass
-    p.clamp_lo = clamp_lo
-    p.clamp_hi = clamp_hi
-    cdef const fi_params *pp = &p
-    cdef char *base = <char *>address
+def fill(unsigned char[::1] out, Params params not None, uint64_t first, int num_threads, Path path):
+    """Fill out (the bytes of len(out) // itemsize elements) with elements first.. of the stream
+    params describe.  Returns what it cost: (threads used, CPU seconds its threads worked, wall
+    seconds)."""
+    cdef int itemsize = ITEMSIZE[params.p.dtype]
+    if out.shape[0] % itemsize:
+        raise ValueError(f"out holds {out.shape[0]} bytes, not a whole number of {itemsize}-byte elements")
+    if num_threads < 1:
+        raise ValueError(f"num_threads must be >= 1; got {num_threads}")
+    cdef int64_t n = out.shape[0] // itemsize
+    if n == 0:
+        return 0, 0.0, 0.0
+    cdef const fi_params *pp = &params.p
+    cdef char *base = <char *>&out[0]
     cdef int nt = threads_for(n, num_threads)
     cdef int64_t chunk = chunk_for(n, nt)
     cdef double poll_seconds = POLL_SECONDS
@@ -127,16 +182,14 @@ def fill(size_t address, int64_t n, uint64_t first, int itemsize, int dist, int 
     return stats.threads, stats.cpu_seconds, stats.wall_seconds
 
 
-def philox4x32(size_t ctr_address, size_t out_address, int64_t n, uint32_t key0, uint32_t key1):
-    cdef const uint32_t *ctr = <const uint32_t *>ctr_address
-    cdef uint32_t *out = <uint32_t *>out_address
-    cdef uint32_t key[2]
-    key[0] = key0
-    key[1] = key1
-    cdef int64_t i
+def philox4x32(const uint32_t[:, ::1] counters, const uint32_t[::1] key, uint32_t[:, ::1] out):
+    """Philox4x32-10 on each row of counters (n, 4) with key (2,), into out (n, 4)."""
+    if counters.shape[1] != 4 or key.shape[0] != 2 or out.shape[0] != counters.shape[0] or out.shape[1] != 4:
+        raise ValueError("philox4x32 needs counters (n, 4), key (2,) and out (n, 4)")
+    cdef int64_t i, n = counters.shape[0]
     with nogil:
         for i in range(n):
-            fi_philox4x32_10(ctr + 4 * i, key, out + 4 * i)
+            fi_philox4x32_10(&counters[i, 0], &key[0], &out[i, 0])
 
 
 def f32_to_f16_bits(float f):

@@ -11,7 +11,9 @@ import struct
 
 import numpy as np
 
-F32, F64, F16, BF16 = 0, 1, 2, 3  # enum fi_dtype in fastinit/_src/fi_kernels.h
+from ._fill import Dtype
+
+F32, F64, F16, BF16 = Dtype.F32, Dtype.F64, Dtype.F16, Dtype.BF16  # the C header's enum fi_dtype
 
 ACCEPTED = "float32, float64, float16 and bfloat16 (ml_dtypes.bfloat16, or uint16 storage with dtype='bfloat16'/'float16')"
 

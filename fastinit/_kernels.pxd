@@ -1,13 +1,17 @@
-# The C interface of fastinit's fill kernels (fastinit/_src/fi_kernels.h).
+# The C interface of fastinit's fill kernels (fastinit/_src/fi_kernels.h).  The enums are declared
+# (cpdef, so visible from Python) in fastinit/_fill.pyx, from the same header.
 from libc.stdint cimport uint16_t, uint32_t, uint64_t, int64_t
 
 cdef extern from "fi_kernels.h" nogil:
+    enum: FI_SERIES_N
+
     ctypedef struct fi_params:
         uint32_t key[2]
         uint32_t stream[2]
         int dist
         int dtype
         int wide
+        int method
         double loc
         double scale
         double p_lo
@@ -15,6 +19,7 @@ cdef extern from "fi_kernels.h" nogil:
         double mass
         double clamp_lo
         double clamp_hi
+        double coef[FI_SERIES_N]
 
     void fi_philox4x32_10(const uint32_t *ctr, const uint32_t *key, uint32_t *out) noexcept
     void fi_fill(const fi_params *p, void *out, int64_t n, uint64_t first, int path) noexcept

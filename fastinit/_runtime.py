@@ -10,7 +10,7 @@ import warnings
 from . import _adaptive, _cpus, _fill
 from ._validate import MAX_THREADS, threads as _check_threads
 
-_PATHS = {"scalar": 0, "avx512": 1, "avx2": 2}
+_PATHS = {path.name.lower(): path for path in _fill.Path}  # the C header's enum fi_path
 _lock = threading.Lock()
 _num_threads: int | None = None  # None: automatic (OMP_NUM_THREADS, else the CPUs available)
 _cgroup_quota: list[float | None] = []  # read once, on first use

@@ -1,0 +1,404 @@
+/* The per-element math of every fill, written once over the vector primitives of one ISA.
+ *
+ * Include after fi_kernels.h and one of fi_simd_scalar.h / fi_simd_avx2.h / fi_simd_avx512.h.
+ * Each primitive is one IEEE operation (or an exact integer one) per lane, and this file fixes
+ * their order, so every path computes every lane identically: results are bit-identical on all
+ * paths (built with -ffp-contract=off; no libm).  Where scalar code would branch, the math below
+ * computes both sides and blends, taking a side only when some lane of the vector needs it.
+ *
+ * Functions work on batches of FI_NBF float / FI_NBD double vectors at once: each step loops over
+ * the batch, so the CPU sees that many independent dependency chains to overlap.
+ *
+ * Everything is static: each translation unit gets its own copy for its ISA. */
+#ifndef FI_MATH_H
+#define FI_MATH_H
+
+#define FOR_F for (int j = 0; j < FI_NBF; j++)
+#define FOR_D for (int j = 0; j < FI_NBD; j++)
+#define FI_NVF (64 / FI_FL)   /* float vectors in a narrow group (64 elements) */
+#define FI_NVD (32 / FI_DL)   /* double vectors in a wide group (32 elements) */
+
+/* ================= float32 ================= */
+
+static inline vf horner_f(const float *c, int n, vf x) {
+    vf acc = f_set(c[n - 1]);
+    for (int k = n - 2; k >= 0; k--) acc = f_add(f_mul(acc, x), f_set(c[k]));
+    return acc;
+}
+
+static inline void horner_fv(const float *c, int n, const vf x[FI_NBF], vf acc[FI_NBF]) {
+    FOR_F acc[j] = f_set(c[n - 1]);
+    for (int k = n - 2; k >= 0; k--) {
+        const vf ck = f_set(c[k]);
+        FOR_F acc[j] = f_add(f_mul(acc[j], x[j]), ck);
+    }
+}
+
+/* natural log of positive normal floats, to an absolute error below 1e-7 (what the probit's
+ * w = -log(4t(1-t)) needs: z's relative error is about 0.16 |dw|): x = 2^e m, m in [1, 2), i the
+ * top 3 bits of m's fraction, log x = e ln2 - log(INV[i]) + log1p(r), r = m INV[i] - 1 in
+ * [-1/17, 1/17], log1p(r) = r (1 - r/2 + r^2/3 - r^3/4 + r^4/5).  No division; an 8-entry table
+ * is one permute on both AVX2 and AVX-512. */
+static inline void log_fv(const vf x[FI_NBF], vf out[FI_NBF]) {
+    vf r[FI_NBF], ef[FI_NBF], nl[FI_NBF], pl[FI_NBF];
+    FOR_F {
+        vi b = f_bits(x[j]);
+        vi idx = i_srl(i_and(b, i_set(0x007fffffu)), 20);
+        vf m = i_as_f(i_or(i_and(b, i_set(0x007fffffu)), i_set(0x3f800000u)));
+        r[j] = f_sub(f_mul(m, f_lookup8(FI_LOG32_INV, idx)), f_set(1.0f));
+        nl[j] = f_lookup8(FI_LOG32_NEGLOG, idx);
+        ef[j] = i_to_f(i_sub(i_srl(b, 23), i_set(127)));
+        pl[j] = f_set(0.2f);
+    }
+    FOR_F pl[j] = f_add(f_mul(pl[j], r[j]), f_set(-0.25f));
+    FOR_F pl[j] = f_add(f_mul(pl[j], r[j]), f_set(1.0f / 3));
+    FOR_F pl[j] = f_add(f_mul(pl[j], r[j]), f_set(-0.5f));
+    FOR_F pl[j] = f_add(f_mul(pl[j], r[j]), f_set(1.0f));
+    FOR_F {
+        vf l = f_mul(r[j], pl[j]);
+        out[j] = f_add(f_add(f_mul(ef[j], f_set((float)FI_LN2_HI_F32)), nl[j]),
+                       f_add(l, f_mul(ef[j], f_set((float)FI_LN2_LO_F32))));
+    }
+}
+
+/* z >= 0 with Phi(z) = 1 - t, given t in (0, 1/2] and q = 1/2 - t (passed in: callers often
+ * know it more precisely than 0.5f - t).  Giles' variable w = -log(4t(1-t)). */
+static inline void probit_upper_fv(const vf t[FI_NBF], const vf q[FI_NBF], vf z[FI_NBF]) {
+    vf y[FI_NBF], w[FI_NBF], x[FI_NBF];
+    FOR_F y[j] = f_mul(f_mul(t[j], f_set(4.0f)), f_add(f_set(0.5f), q[j]));
+    log_fv(y, w);
+    FOR_F { w[j] = f_neg(w[j]); x[j] = f_sub(w[j], f_set(2.5f)); }
+    horner_fv(FI_P32_CENTRAL, FI_P32_CENTRAL_N, x, z);
+    FOR_F {
+        z[j] = f_mul(q[j], z[j]);
+        mf tail = f_gt(w[j], f_set(5.0f));
+        if (mf_any(tail)) {   /* rare: w > 5 is t < 0.0017 */
+            vf s = f_sqrt(w[j]);
+            vf zt = horner_f(FI_P32_TAIL, FI_P32_TAIL_N, f_sub(s, f_set(3.5f)));
+            mf far = mf_and(f_gt(s, f_set(4.75f)), tail);
+            if (mf_any(far)) zt = f_blend(far, zt, horner_f(FI_P32_FAR, FI_P32_FAR_N, f_sub(s, f_set(6.5f))));
+            z[j] = f_blend(tail, z[j], zt);
+        }
+    }
+}
+
+static inline vf affine_f(const fi_params *p, vf z) {
+    return f_add(f_set((float)p->loc), f_mul(z, f_set((float)p->scale)));
+}
+
+static inline vf clamp_f(const fi_params *p, vf x) {
+    const vf lo = f_set((float)p->clamp_lo), hi = f_set((float)p->clamp_hi);
+    x = f_blend(f_lt(x, lo), x, lo);
+    return f_blend(f_gt(x, hi), x, hi);
+}
+
+/* U[loc, loc + scale): the top 24 bits as a multiple of 2^-24 */
+static inline vf uniform_f(const fi_params *p, vi k) {
+    return affine_f(p, f_mul(i_to_f(i_srl(k, 8)), f_set(0x1p-24f)));
+}
+
+/* N(loc, scale^2) by inversion: the sign bit picks the side, the other 31 bits the distance
+ * a from that end, t = (a + 1/2) 2^-32 in (0, 1/2) */
+static inline void normal_fv(const fi_params *p, const vi k[FI_NBF], vf out[FI_NBF]) {
+    vf t[FI_NBF], q[FI_NBF], z[FI_NBF];
+    mf lower[FI_NBF];
+    FOR_F {
+        vi sign = i_sign(k[j]);
+        vi a = i_and(i_xor(k[j], sign), i_set(0x7fffffffu));
+        t[j] = f_mul(f_add(i_to_f(a), f_set(0.5f)), f_set(0x1p-32f));
+        q[j] = f_mul(f_add(i_to_f(i_sub(i_set(0x7fffffffu), a)), f_set(0.5f)), f_set(0x1p-32f));
+        lower[j] = i_eq(sign, i_set(0));
+    }
+    probit_upper_fv(t, q, z);
+    FOR_F out[j] = affine_f(p, f_blend(lower[j], z[j], f_neg(z[j])));
+}
+
+/* Truncated normal by inversion: P = Phi(alpha) + u * mass from below, Q = Phi(-beta) +
+ * (1 - u) * mass from above; the smaller is the tail probability inverted, so both far tails
+ * keep full relative precision. */
+static inline void trunc_fv(const fi_params *p, const vi k[FI_NBF], vf out[FI_NBF]) {
+    vf t[FI_NBF], q[FI_NBF], z[FI_NBF];
+    mf from_lo[FI_NBF];
+    const vf mass = f_set((float)p->mass);
+    FOR_F {
+        vf u = f_mul(f_add(u_to_f(k[j]), f_set(0.5f)), f_set(0x1p-32f));
+        vf v = f_mul(f_add(u_to_f(i_xor(k[j], i_set(0xffffffffu))), f_set(0.5f)), f_set(0x1p-32f));
+        vf lo = f_add(f_set((float)p->p_lo), f_mul(u, mass));
+        vf hi = f_add(f_set((float)p->p_hi), f_mul(v, mass));
+        from_lo[j] = f_le(lo, hi);
+        t[j] = f_blend(from_lo[j], hi, lo);
+        q[j] = f_sub(f_set(0.5f), t[j]);
+    }
+    probit_upper_fv(t, q, z);
+    FOR_F out[j] = affine_f(p, f_blend(from_lo[j], z[j], f_neg(z[j])));
+}
+
+/* Truncated normal on a narrow interval (FI_SERIES): the density is nearly flat across it, so the
+ * offset from a is a short power series in u, x = a + std D(h) u P(u) (see trunc_params in
+ * fastinit/kernels.py); no probabilities near 1/2 are formed, so the values keep full resolution
+ * however narrow the interval is relative to std. */
+static inline void trunc_series_fv(const fi_params *p, const vi k[FI_NBF], vf out[FI_NBF]) {
+    vf u[FI_NBF], acc[FI_NBF];
+    FOR_F { u[j] = f_mul(f_add(u_to_f(k[j]), f_set(0.5f)), f_set(0x1p-32f)); acc[j] = f_set((float)p->coef[FI_SERIES_N - 1]); }
+    for (int c = FI_SERIES_N - 2; c >= 0; c--) {
+        const vf ck = f_set((float)p->coef[c]);
+        FOR_F acc[j] = f_add(f_mul(acc[j], u[j]), ck);
+    }
+    FOR_F out[j] = affine_f(p, f_mul(u[j], acc[j]));
+}
+
+/* ================= float64 ================= */
+
+static inline vd horner_d(const double *c, int n, vd x) {
+    vd acc = d_set(c[n - 1]);
+    for (int k = n - 2; k >= 0; k--) acc = d_add(d_mul(acc, x), d_set(c[k]));
+    return acc;
+}
+
+static inline void horner_dv(const double *c, int n, const vd x[FI_NBD], vd acc[FI_NBD]) {
+    FOR_D acc[j] = d_set(c[n - 1]);
+    for (int k = n - 2; k >= 0; k--) {
+        const vd ck = d_set(c[k]);
+        FOR_D acc[j] = d_add(d_mul(acc[j], x[j]), ck);
+    }
+}
+
+/* Estrin's scheme for one vector, c[0] + c[1] x + .. + c[n-1] x^(n-1), n <= 16: pairs
+ * c[2i] + c[2i+1] x, then pairs of those with x^2, x^4, ..: a dependency depth of ~2 log2(n)
+ * operations instead of Horner's 2n.  Used on the float64 tail, whose few vectors are
+ * latency-bound (log -> sqrt -> polynomial); the order of operations is fixed, as everywhere. */
+static inline vd estrin_d(const double *c, int n, vd x) {
+    vd a[8];
+    int m = (n + 1) / 2;
+    for (int i = 0; i < m; i++)
+        a[i] = 2 * i + 1 < n ? d_add(d_set(c[2 * i]), d_mul(d_set(c[2 * i + 1]), x)) : d_set(c[2 * i]);
+    vd pw = d_mul(x, x);
+    while (m > 1) {
+        int h = (m + 1) / 2;
+        for (int i = 0; i < h; i++) a[i] = 2 * i + 1 < m ? d_add(a[2 * i], d_mul(a[2 * i + 1], pw)) : a[2 * i];
+        m = h;
+        if (m > 1) pw = d_mul(pw, pw);
+    }
+    return a[0];
+}
+
+/* 1 / (2k + 1), k = 0 .. FI_LOG_TERMS_F64 - 1: the atanh series of log_d */
+static const double FI_LOG_SERIES_F64[FI_LOG_TERMS_F64] = {
+    1.0, 1.0 / 3, 1.0 / 5, 1.0 / 7, 1.0 / 9, 1.0 / 11, 1.0 / 13, 1.0 / 15, 1.0 / 17, 1.0 / 19, 1.0 / 21, 1.0 / 23};
+
+/* as log_fv */
+static inline vd log_d(vd x) {
+    vl b = d_bits(x);
+    vl e = l_sub(l_srl(b, 52), l_set(1023));
+    vl mb = l_or(l_and(b, l_set(0x000fffffffffffffull)), l_set(0x3ff0000000000000ull));
+    md big = l_gt(mb, l_set(0x3ff7ffffffffffffull));
+    mb = l_blend(big, mb, l_sub(mb, l_set(0x0010000000000000ull)));
+    e = l_blend(big, e, l_add(e, l_set(1)));
+    vd f = d_sub(l_as_d(mb), d_set(1.0));
+    vd s = d_div(f, d_add(d_set(2.0), f));
+    vd s2 = d_mul(s, s);
+    vd r = estrin_d(FI_LOG_SERIES_F64, FI_LOG_TERMS_F64, s2);
+    vd l = d_mul(d_add(s, s), r);
+    vd ef = l_small_to_d(e);
+    return d_add(d_mul(ef, d_set(FI_LN2_HI_F64)), d_add(l, d_mul(ef, d_set(FI_LN2_LO_F64))));
+}
+
+/* z >= 0 with Phi(z) = 1 - t (t in (0, 1/2], q = 1/2 - t): Wichura's AS 241 */
+static inline void probit_upper_dv(const vd t[FI_NBD], const vd q[FI_NBD], vd z[FI_NBD]) {
+    vd r[FI_NBD], num[FI_NBD], den[FI_NBD];
+    md tail[FI_NBD];
+    int any_tail = 0;
+    FOR_D r[j] = d_sub(d_set(0.180625), d_mul(q[j], q[j]));
+    horner_dv(FI_AS241_A, 8, r, num);
+    horner_dv(FI_AS241_B, 8, r, den);
+    FOR_D {
+        num[j] = d_mul(q[j], num[j]);
+        tail[j] = d_gt(q[j], d_set(0.425));
+        any_tail |= md_any(tail[j]);
+    }
+    if (any_tail) {
+#if FI_COMPACT
+        /* The tail lanes (about 15%) are packed into as few vectors as possible, computed there
+         * and put back: the same operations per lane, on a quarter of the vectors. */
+        vd pt[FI_NBD + 2], pn[FI_NBD + 2], pd[FI_NBD + 2];
+        int cnt = 0;
+        pt[0] = d_set(0.25);
+        FOR_D cnt = d_pack(pt, cnt, tail[j], t[j]);
+        const int nv = (cnt + FI_DL - 1) / FI_DL;
+        vd rt[FI_NBD], rr[FI_NBD], tn[FI_NBD], td[FI_NBD];
+        for (int j = 0; j < nv; j++) {
+            rt[j] = d_sqrt(d_neg(log_d(pt[j])));
+            rr[j] = d_sub(rt[j], d_set(1.6));
+            tn[j] = estrin_d(FI_AS241_C, 8, rr[j]);
+            td[j] = estrin_d(FI_AS241_D, 8, rr[j]);
+        }
+        for (int j = 0; j < nv; j++) {
+            md far = d_gt(rt[j], d_set(5.0));
+            if (md_any(far)) {
+                vd rf = d_sub(rt[j], d_set(5.0));
+                tn[j] = d_blend(far, tn[j], estrin_d(FI_AS241_E, 8, rf));
+                td[j] = d_blend(far, td[j], estrin_d(FI_AS241_F, 8, rf));
+            }
+            pn[j] = tn[j];
+            pd[j] = td[j];
+        }
+        pn[nv] = pd[nv] = d_set(0.0);
+        int off = 0;
+        FOR_D {
+            num[j] = d_unpack(pn, off, tail[j], num[j]);
+            den[j] = d_unpack(pd, off, tail[j], den[j]);
+            off += md_count(tail[j]);
+        }
+#else
+        vd rt[FI_NBD], rr[FI_NBD], tn[FI_NBD], td[FI_NBD];
+        FOR_D {
+            rt[j] = d_sqrt(d_neg(log_d(t[j])));
+            rr[j] = d_sub(rt[j], d_set(1.6));
+            tn[j] = estrin_d(FI_AS241_C, 8, rr[j]);
+            td[j] = estrin_d(FI_AS241_D, 8, rr[j]);
+        }
+        FOR_D {
+            md far = md_and(d_gt(rt[j], d_set(5.0)), tail[j]);
+            if (md_any(far)) {
+                vd rf = d_sub(rt[j], d_set(5.0));
+                tn[j] = d_blend(far, tn[j], estrin_d(FI_AS241_E, 8, rf));
+                td[j] = d_blend(far, td[j], estrin_d(FI_AS241_F, 8, rf));
+            }
+            num[j] = d_blend(tail[j], num[j], tn[j]);
+            den[j] = d_blend(tail[j], den[j], td[j]);
+        }
+#endif
+    }
+    FOR_D z[j] = d_div(num[j], den[j]);
+}
+
+static inline vd affine_d(const fi_params *p, vd z) {
+    return d_add(d_set(p->loc), d_mul(z, d_set(p->scale)));
+}
+
+static inline vd clamp_d(const fi_params *p, vd x) {
+    const vd lo = d_set(p->clamp_lo), hi = d_set(p->clamp_hi);
+    x = d_blend(d_lt(x, lo), x, lo);
+    return d_blend(d_gt(x, hi), x, hi);
+}
+
+/* t (the nearer tail probability), q = 1/2 - t and the side of a truncated-normal draw from
+ * u and v = 1 - u (as trunc_fv) */
+static inline void trunc_prep_d(const fi_params *p, vd u, vd v, vd *t, vd *q, md *from_lo) {
+    vd lo = d_add(d_set(p->p_lo), d_mul(u, d_set(p->mass)));
+    vd hi = d_add(d_set(p->p_hi), d_mul(v, d_set(p->mass)));
+    *from_lo = d_le(lo, hi);
+    *t = d_blend(*from_lo, hi, lo);
+    *q = d_sub(d_set(0.5), *t);
+}
+
+/* as trunc_series_fv, from uniforms u in (0, 1) */
+static inline void trunc_series_dv(const fi_params *p, const vd u[FI_NBD], vd out[FI_NBD]) {
+    vd acc[FI_NBD];
+    FOR_D acc[j] = d_set(p->coef[FI_SERIES_N - 1]);
+    for (int c = FI_SERIES_N - 2; c >= 0; c--) {
+        const vd ck = d_set(p->coef[c]);
+        FOR_D acc[j] = d_add(d_mul(acc[j], u[j]), ck);
+    }
+    FOR_D out[j] = affine_d(p, d_mul(u[j], acc[j]));
+}
+
+/* 64-bit draws -> float64 values (before clamping) */
+static inline void wide_dv(const fi_params *p, const vl k[FI_NBD], vd x[FI_NBD]) {
+    if (p->dist == FI_UNIFORM) {
+        FOR_D x[j] = affine_d(p, d_mul(l_to_d(l_srl(k[j], 11)), d_set(0x1p-53)));
+        return;
+    }
+    if (p->method == FI_SERIES) {
+        vd u[FI_NBD];
+        FOR_D u[j] = d_mul(d_add(l_to_d(l_srl(k[j], 11)), d_set(0.5)), d_set(0x1p-53));
+        trunc_series_dv(p, u, x);
+        return;
+    }
+    vd t[FI_NBD], q[FI_NBD], z[FI_NBD];
+    md neg[FI_NBD];
+    FOR_D {
+        if (p->dist == FI_NORMAL) {
+            vl sign = l_sign(k[j]);
+            vl a = l_and(l_xor(k[j], sign), l_set(0x7fffffffffffffffull));
+            t[j] = d_mul(d_add(l_to_d(a), d_set(0.5)), d_set(0x1p-64));
+            q[j] = d_mul(d_add(l_to_d(l_sub(l_set(0x7fffffffffffffffull), a)), d_set(0.5)), d_set(0x1p-64));
+            neg[j] = l_eq(sign, l_set(0));
+        } else {
+            vd u = d_mul(d_add(l_to_d(l_srl(k[j], 11)), d_set(0.5)), d_set(0x1p-53));
+            vd v = d_mul(d_add(l_to_d(l_srl(l_xor(k[j], l_set(~0ull)), 11)), d_set(0.5)), d_set(0x1p-53));
+            trunc_prep_d(p, u, v, &t[j], &q[j], &neg[j]);
+        }
+    }
+    probit_upper_dv(t, q, z);
+    FOR_D x[j] = affine_d(p, d_blend(neg[j], z[j], d_neg(z[j])));
+}
+
+/* truncated normal computed in float64 from 32-bit draws (narrow outputs whose interval is too
+ * far out or too thin for the float32 probit), rounded once to float32 */
+static inline void trunc_wide_fv(const fi_params *p, const vi k[FI_NBF], vf out[FI_NBF]) {
+    enum { ND = FI_NBF * FI_DPF };   /* double vectors in the batch */
+    vd res[ND];
+    for (int d0 = 0; d0 < ND; d0 += FI_NBD) {
+        vd u[FI_NBD], v[FI_NBD], t[FI_NBD], q[FI_NBD], z[FI_NBD];
+        md from_lo[FI_NBD];
+        FOR_D {
+            int fj = (d0 + j) / FI_DPF, part = (d0 + j) % FI_DPF;
+            u[j] = d_mul(d_add(i_part_to_d(k[fj], part), d_set(0.5)), d_set(0x1p-32));
+            v[j] = d_mul(d_add(i_part_to_d(i_xor(k[fj], i_set(0xffffffffu)), part), d_set(0.5)), d_set(0x1p-32));
+        }
+        if (p->method == FI_SERIES) {
+            trunc_series_dv(p, u, res + d0);
+            continue;
+        }
+        FOR_D trunc_prep_d(p, u[j], v[j], &t[j], &q[j], &from_lo[j]);
+        probit_upper_dv(t, q, z);
+        FOR_D res[d0 + j] = affine_d(p, d_blend(from_lo[j], z[j], d_neg(z[j])));
+    }
+    FOR_F out[j] = d_parts_to_f(res + FI_DPF * j);
+}
+
+/* ================= groups: values and stores ================= */
+
+/* 32-bit draws -> clamped float32 values */
+static inline void narrow_fv(const fi_params *p, const vi k[FI_NBF], vf x[FI_NBF]) {
+    if (p->dist == FI_UNIFORM) { FOR_F x[j] = uniform_f(p, k[j]); }
+    else if (p->dist == FI_NORMAL) normal_fv(p, k, x);
+    else if (p->wide) trunc_wide_fv(p, k, x);
+    else if (p->method == FI_SERIES) trunc_series_fv(p, k, x);
+    else trunc_fv(p, k, x);
+    FOR_F x[j] = clamp_f(p, x[j]);
+}
+
+/* bfloat16: round to nearest even on the float32 bits (values are finite) */
+static inline vi bf16_bits(vf x) {
+    vi b = f_bits(x);
+    vi odd = i_and(i_srl(b, 16), i_set(1));
+    return i_srl(i_add(i_add(b, i_set(0x7fff)), odd), 16);
+}
+
+/* nvec narrow vectors (a multiple of FI_NBF; 64 / FI_FL per group of float32/float16/bfloat16
+ * elements): k[j] feeds elements FI_FL*j .. FI_FL*j + FI_FL - 1 of dst */
+static inline void narrow_vectors(const fi_params *p, const vi *k, int nvec, void *dst) {
+    for (int b = 0; b < nvec; b += FI_NBF) {
+        vf x[FI_NBF];
+        narrow_fv(p, k + b, x);
+        FOR_F {
+            size_t e = (size_t)FI_FL * (size_t)(b + j);
+            if (p->dtype == FI_F32) f_store((float *)dst + e, x[j]);
+            else if (p->dtype == FI_F16) f_store_f16((uint16_t *)dst + e, x[j]);
+            else i_store_u16((uint16_t *)dst + e, bf16_bits(x[j]));
+        }
+    }
+}
+
+/* nvec wide vectors (a multiple of FI_NBD; 32 / FI_DL per group of float64 elements): k[j] feeds
+ * elements FI_DL*j .. of dst */
+static inline void wide_vectors(const fi_params *p, const vl *k, int nvec, double *dst) {
+    for (int b = 0; b < nvec; b += FI_NBD) {
+        vd x[FI_NBD];
+        wide_dv(p, k + b, x);
+        FOR_D d_store(dst + (size_t)FI_DL * (size_t)(b + j), clamp_d(p, x[j]));
+    }
+}
+#endif

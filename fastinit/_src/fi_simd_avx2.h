@@ -1,0 +1,120 @@
+/* Vector primitives for fi_math.h: AVX2 (+F16C), 8 float / 4 double lanes.  Masks are vectors
+ * of all-ones lanes.  AVX2 lacks unsigned and 64-bit conversions and 64-bit arithmetic shifts;
+ * they are rebuilt below from exact pieces, each rounding once to nearest even like the scalar
+ * conversion.  Include after `#pragma GCC target("avx2,f16c")`. */
+#ifndef FI_SIMD_AVX2_H
+#define FI_SIMD_AVX2_H
+#include <immintrin.h>
+#include <stdint.h>
+
+typedef __m256 vf;
+typedef __m256i vi;
+typedef __m256i mf;
+typedef __m256d vd;
+typedef __m256i vl;
+typedef __m256i md;
+
+#define FI_FL 8
+#define FI_DL 4
+#define FI_NBF 8        /* a group's 8 vectors at once */
+#define FI_NBD 1        /* (16 registers: float64 chains are not interleaved) */
+
+static inline vf f_set(float x) { return _mm256_set1_ps(x); }
+static inline vf f_add(vf a, vf b) { return _mm256_add_ps(a, b); }
+static inline vf f_sub(vf a, vf b) { return _mm256_sub_ps(a, b); }
+static inline vf f_mul(vf a, vf b) { return _mm256_mul_ps(a, b); }
+static inline vf f_div(vf a, vf b) { return _mm256_div_ps(a, b); }
+static inline vf f_sqrt(vf a) { return _mm256_sqrt_ps(a); }
+static inline vf f_neg(vf a) { return _mm256_xor_ps(a, _mm256_set1_ps(-0.0f)); }
+static inline mf f_lt(vf a, vf b) { return _mm256_castps_si256(_mm256_cmp_ps(a, b, _CMP_LT_OQ)); }
+static inline mf f_le(vf a, vf b) { return _mm256_castps_si256(_mm256_cmp_ps(a, b, _CMP_LE_OQ)); }
+static inline mf f_gt(vf a, vf b) { return _mm256_castps_si256(_mm256_cmp_ps(a, b, _CMP_GT_OQ)); }
+static inline vf f_blend(mf m, vf a, vf b) { return _mm256_blendv_ps(a, b, _mm256_castsi256_ps(m)); }
+static inline vi f_bits(vf a) { return _mm256_castps_si256(a); }
+static inline vf i_as_f(vi a) { return _mm256_castsi256_ps(a); }
+static inline int mf_any(mf m) { return _mm256_movemask_ps(_mm256_castsi256_ps(m)) != 0; }
+static inline mf mf_and(mf a, mf b) { return _mm256_and_si256(a, b); }
+
+static inline vi i_set(uint32_t x) { return _mm256_set1_epi32((int)x); }
+static inline vi i_add(vi a, vi b) { return _mm256_add_epi32(a, b); }
+static inline vi i_sub(vi a, vi b) { return _mm256_sub_epi32(a, b); }
+static inline vi i_and(vi a, vi b) { return _mm256_and_si256(a, b); }
+static inline vi i_or(vi a, vi b) { return _mm256_or_si256(a, b); }
+static inline vi i_xor(vi a, vi b) { return _mm256_xor_si256(a, b); }
+static inline vi i_srl(vi a, int n) { return _mm256_srli_epi32(a, n); }
+static inline vi i_sign(vi a) { return _mm256_srai_epi32(a, 31); }
+static inline mf i_eq(vi a, vi b) { return _mm256_cmpeq_epi32(a, b); }
+static inline mf i_gt(vi a, vi b) { return _mm256_cmpgt_epi32(a, b); }
+static inline vi i_blend(mf m, vi a, vi b) {
+    return _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(a), _mm256_castsi256_ps(b), _mm256_castsi256_ps(m)));
+}
+static inline vf i_to_f(vi a) { return _mm256_cvtepi32_ps(a); }
+static inline vf u_to_f(vi a) {     /* hi * 65536 is exact, so the add is the one rounding */
+    vf hi = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(a, 16)), _mm256_set1_ps(65536.0f));
+    return _mm256_add_ps(hi, _mm256_cvtepi32_ps(_mm256_and_si256(a, _mm256_set1_epi32(0xffff))));
+}
+
+static inline vf f_lookup8(const float *tab, vi idx) { return _mm256_permutevar8x32_ps(_mm256_loadu_ps(tab), idx); }
+static inline vd d_set(double x) { return _mm256_set1_pd(x); }
+static inline vd d_add(vd a, vd b) { return _mm256_add_pd(a, b); }
+static inline vd d_sub(vd a, vd b) { return _mm256_sub_pd(a, b); }
+static inline vd d_mul(vd a, vd b) { return _mm256_mul_pd(a, b); }
+static inline vd d_div(vd a, vd b) { return _mm256_div_pd(a, b); }
+static inline vd d_sqrt(vd a) { return _mm256_sqrt_pd(a); }
+static inline vd d_neg(vd a) { return _mm256_xor_pd(a, _mm256_set1_pd(-0.0)); }
+static inline md d_lt(vd a, vd b) { return _mm256_castpd_si256(_mm256_cmp_pd(a, b, _CMP_LT_OQ)); }
+static inline md d_le(vd a, vd b) { return _mm256_castpd_si256(_mm256_cmp_pd(a, b, _CMP_LE_OQ)); }
+static inline md d_gt(vd a, vd b) { return _mm256_castpd_si256(_mm256_cmp_pd(a, b, _CMP_GT_OQ)); }
+static inline vd d_blend(md m, vd a, vd b) { return _mm256_blendv_pd(a, b, _mm256_castsi256_pd(m)); }
+static inline vl d_bits(vd a) { return _mm256_castpd_si256(a); }
+static inline vd l_as_d(vl a) { return _mm256_castsi256_pd(a); }
+static inline int md_any(md m) { return _mm256_movemask_pd(_mm256_castsi256_pd(m)) != 0; }
+static inline md md_and(md a, md b) { return _mm256_and_si256(a, b); }
+
+static inline vl l_set(uint64_t x) { return _mm256_set1_epi64x((long long)x); }
+static inline vl l_add(vl a, vl b) { return _mm256_add_epi64(a, b); }
+static inline vl l_sub(vl a, vl b) { return _mm256_sub_epi64(a, b); }
+static inline vl l_and(vl a, vl b) { return _mm256_and_si256(a, b); }
+static inline vl l_or(vl a, vl b) { return _mm256_or_si256(a, b); }
+static inline vl l_xor(vl a, vl b) { return _mm256_xor_si256(a, b); }
+static inline vl l_srl(vl a, int n) { return _mm256_srli_epi64(a, n); }
+static inline vl l_sign(vl a) { return _mm256_cmpgt_epi64(_mm256_setzero_si256(), a); }
+static inline md l_eq(vl a, vl b) { return _mm256_cmpeq_epi64(a, b); }
+static inline md l_gt(vl a, vl b) { return _mm256_cmpgt_epi64(a, b); }
+static inline vl l_blend(md m, vl a, vl b) {
+    return _mm256_castpd_si256(_mm256_blendv_pd(_mm256_castsi256_pd(a), _mm256_castsi256_pd(b), _mm256_castsi256_pd(m)));
+}
+static inline vd u32lanes_to_d(vl v) {   /* low 32 bits of each 64-bit lane, exactly */
+    vl magic = _mm256_or_si256(_mm256_and_si256(v, l_set(0xffffffffull)), l_set(0x4330000000000000ull));
+    return _mm256_sub_pd(_mm256_castsi256_pd(magic), _mm256_set1_pd(0x1p52));
+}
+static inline vd l_to_d(vl a) {          /* 0 <= a < 2^63: hi * 2^32 is exact, the add rounds once */
+    vd hi = _mm256_mul_pd(u32lanes_to_d(_mm256_srli_epi64(a, 32)), _mm256_set1_pd(0x1p32));
+    return _mm256_add_pd(hi, u32lanes_to_d(a));
+}
+static inline vd l_small_to_d(vl a) {    /* |a| < 2^31 */
+    __m256i lo = _mm256_permutevar8x32_epi32(a, _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6));
+    return _mm256_cvtepi32_pd(_mm256_castsi256_si128(lo));
+}
+
+#define FI_DPF 2
+static inline vd i_part_to_d(vi k, int part) {
+    __m128i h = part ? _mm256_extracti128_si256(k, 1) : _mm256_castsi256_si128(k);
+    return u32lanes_to_d(_mm256_cvtepu32_epi64(h));
+}
+static inline vf d_parts_to_f(const vd *parts) {
+    return _mm256_set_m128(_mm256_cvtpd_ps(parts[1]), _mm256_cvtpd_ps(parts[0]));
+}
+
+static inline void f_store(float *dst, vf x) { _mm256_storeu_ps(dst, x); }
+static inline void f_store_f16(uint16_t *dst, vf x) {
+    _mm_storeu_si128((__m128i *)dst, _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+static inline void i_store_u16(uint16_t *dst, vi x) {   /* lanes hold values < 2^16 */
+    __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(x, x), 0x08);
+    _mm_storeu_si128((__m128i *)dst, _mm256_castsi256_si128(packed));
+}
+static inline void d_store(double *dst, vd x) { _mm256_storeu_pd(dst, x); }
+static inline vd d_load(const double *src) { return _mm256_loadu_pd(src); }
+#define FI_COMPACT 0
+#endif
