@@ -275,6 +275,26 @@ def test_large_fills_advise_huge_pages():
     assert not _fill.advise_hugepages(small.ctypes.data, small.nbytes)
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not _thp_possible(), reason="no transparent huge pages")
+def test_huge_page_advice_can_be_turned_off():
+    out = run_python("""
+        import mmap, re, numpy as np, fastinit
+        with mmap.mmap(-1, 16 << 20) as m:
+            buf = np.frombuffer(m, np.float32)
+            fastinit.uniform_(buf, seed=1)
+            middle, inside, flags = buf.ctypes.data + (8 << 20), False, []
+            for line in open("/proc/self/smaps"):
+                r = re.match(r"^([0-9a-f]+)-([0-9a-f]+) ", line)
+                if r:
+                    inside = int(r.group(1), 16) <= middle < int(r.group(2), 16)
+                elif inside and line.startswith("VmFlags:"):
+                    flags = line.split()[1:]
+            print("hg" in flags, len(flags) > 0)
+            del buf
+    """, env={**ENV_NO_OMP, "FASTINIT_MADVISE_HUGEPAGE": "0"})
+    assert out.returncode == 0 and out.stdout.split() == ["False", "True"], out.stderr
+
+
 def test_large_fill_of_a_memmap(tmp_path):
     """File-backed memory refuses MADV_HUGEPAGE (EINVAL): ignored, the fill is complete."""
     n = (_fill.HUGEPAGE_MIN_BYTES // 4) * 2
