@@ -1,11 +1,14 @@
 """Build fastinit's C/Cython kernels.
 
-OpenMP is used when a compile-and-run probe with -fopenmp succeeds; otherwise the extension is
-built serially (fastinit.openmp_enabled() then reports False).  Set FASTINIT_NO_OPENMP=1 to force
-a serial build.  The AVX-512 and AVX2 paths are compiled with gcc's target pragma and chosen at run time, so
-a wheel built here also runs on CPUs without AVX-512 (AVX2 path) or without AVX2 (portable path).
+OpenMP is used when a compile-and-run probe with -fopenmp succeeds (with the user's CFLAGS and
+LDFLAGS, as the extension itself is built); otherwise the extension is built serially, with a loud
+warning (fastinit.openmp_enabled() then reports False).  Set FASTINIT_NO_OPENMP=1 to build serially
+on purpose.  The AVX-512 and AVX2 paths are compiled with gcc's target pragma and chosen at run
+time, so a wheel built here also runs on CPUs without AVX-512 (AVX2 path) or without AVX2 (portable
+path).  Project metadata is in pyproject.toml.
 """
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -29,9 +32,20 @@ int main(void) {
 """
 
 
-def openmp_works(compiler) -> bool:
+def user_flags() -> tuple[list[str], list[str]]:
+    """CFLAGS and LDFLAGS from the environment.  distutils adds CFLAGS to compiles but links
+    executables with neither, so a probe built with e.g. -fsanitize=address would fail to link;
+    the probe links with both, as the extension's shared-library link does."""
+    cflags = shlex.split(os.environ.get("CFLAGS", ""))
+    ldflags = shlex.split(os.environ.get("LDFLAGS", ""))
+    return cflags, ldflags
+
+
+def openmp_probe(compiler) -> tuple[bool, str]:
+    """(True, "") when a program built with -fopenmp compiles, links and runs; else (False, why)."""
     if os.environ.get("FASTINIT_NO_OPENMP"):
-        return False
+        return False, "FASTINIT_NO_OPENMP is set"
+    cflags, ldflags = user_flags()
     with tempfile.TemporaryDirectory() as tmp:
         src = os.path.join(tmp, "probe.c")
         with open(src, "w") as f:
@@ -39,18 +53,41 @@ def openmp_works(compiler) -> bool:
         try:
             objs = compiler.compile([src], output_dir=tmp, extra_postargs=["-fopenmp"])
             exe = os.path.join(tmp, "probe")
-            compiler.link_executable(objs, exe, extra_postargs=["-fopenmp"])
-            out = subprocess.run([exe], capture_output=True, text=True, timeout=60)
-            return out.returncode == 0 and out.stdout.strip() == "1"
+            compiler.link_executable(objs, exe, extra_postargs=cflags + ldflags + ["-fopenmp"])
         except Exception as exc:  # any compiler or link failure means: no OpenMP
-            print(f"fastinit: OpenMP probe failed ({exc}); building serially", file=sys.stderr)
-            return False
+            return False, f"compiling or linking a test program with -fopenmp failed: {exc}"
+        # a sanitizer build's probe must not fail on the leak checker's report at exit
+        env = {**os.environ, "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0"}
+        try:
+            out = subprocess.run([exe], capture_output=True, text=True, timeout=60, env=env)
+        except (OSError, subprocess.SubprocessError) as exc:
+            return False, f"running a test program built with -fopenmp failed: {exc}"
+        if out.returncode != 0 or out.stdout.strip() != "1":
+            return False, (f"a test program built with -fopenmp exited with status {out.returncode}, "
+                           f"printed {out.stdout.strip()!r}: {out.stderr.strip()[-500:]}")
+        return True, ""
+
+
+def serial_warning(reason: str) -> str:
+    bar = "*" * 78
+    return "\n".join([
+        bar,
+        "fastinit: WARNING: building WITHOUT OpenMP: every fill will run on ONE thread",
+        "(values are the same; speed is a fraction of what the machine can do).",
+        f"Why: {reason}",
+        "Fix: use a compiler with OpenMP (gcc; clang with libomp) and check that CFLAGS/LDFLAGS",
+        "link with it; fastinit.openmp_enabled() tells which build you have.",
+        "To build serially on purpose and silence this warning: FASTINIT_NO_OPENMP=1.",
+        bar,
+    ])
 
 
 class BuildExt(build_ext):
     def build_extensions(self):
-        use_omp = openmp_works(self.compiler)
+        use_omp, reason = openmp_probe(self.compiler)
         print(f"fastinit: OpenMP {'enabled' if use_omp else 'disabled'}", file=sys.stderr)
+        if not use_omp and not os.environ.get("FASTINIT_NO_OPENMP"):
+            print(serial_warning(reason), file=sys.stderr)
         for ext in self.extensions:
             ext.extra_compile_args = BASE_FLAGS + (["-fopenmp"] if use_omp else [])
             ext.extra_link_args = ["-fopenmp"] if use_omp else []
@@ -72,4 +109,5 @@ def extensions():
     return cythonize([ext], compiler_directives={"language_level": 3})
 
 
-setup(ext_modules=extensions(), cmdclass={"build_ext": BuildExt})
+if __name__ == "__main__":  # setuptools runs this file as __main__; tests import the probe alone
+    setup(ext_modules=extensions(), cmdclass={"build_ext": BuildExt})

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import argparse
 import ast
+import math
 import os
 import signal
 import sys
 import time
+
+from .npy import NPY_DTYPES
 
 USAGE = """usage: python -m fastinit COMMAND [options]
 
@@ -19,12 +22,21 @@ Run python -m fastinit COMMAND --help for a command's options.
 schemes: {schemes}
 """
 
+# name=value parameters that are options of the command (passing both ways would clash)
+OPTION_PARAMS = {"dtype": "--dtype", "seed": "--seed", "num_threads": "--threads"}
+NON_FINITE = {"nan": math.nan, "inf": math.inf, "+inf": math.inf, "-inf": -math.inf,
+              "infinity": math.inf, "+infinity": math.inf, "-infinity": -math.inf}
+SHAPE_FORM = "comma-separated non-negative integers, e.g. 10000000,128"
+
 
 def _param(text: str) -> tuple[str, object]:
-    """name=value; the value is a Python literal when it parses as one (0.5, 3, 'x'), else a string."""
+    """name=value; the value is a Python literal when it parses as one (0.5, 3, 'x'), nan/inf/-inf
+    as floats, else a string."""
     name, sep, value = text.partition("=")
     if not sep or not name.isidentifier():
         raise argparse.ArgumentTypeError(f"parameters are name=value (e.g. gain=2.0); got {text!r}")
+    if value.strip().lower() in NON_FINITE:
+        return name, NON_FINITE[value.strip().lower()]
     try:
         return name, ast.literal_eval(value)
     except (ValueError, SyntaxError):
@@ -32,58 +44,142 @@ def _param(text: str) -> tuple[str, object]:
 
 
 def _shape(text: str) -> tuple[int, ...]:
+    """At least one dimension; every entry a non-negative integer (1000x64 is accepted too)."""
+    entries = [s.strip() for s in text.replace("x", ",").split(",")]
+    if text.strip() == "":
+        raise argparse.ArgumentTypeError(f"--shape is empty; it takes {SHAPE_FORM} (a .npy of shape () "
+                                         "holds one value: use numpy for that)")
+    if any(e == "" for e in entries):
+        raise argparse.ArgumentTypeError(f"--shape {text!r} has an empty entry; it takes {SHAPE_FORM}")
+    dims = []
+    for e in entries:
+        try:
+            dims.append(int(e, 10))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"--shape takes {SHAPE_FORM}; got {text!r}") from None
+    negative = [d for d in dims if d < 0]
+    if negative:
+        raise argparse.ArgumentTypeError(f"--shape entries must be non-negative; got {negative[0]} in {text!r} "
+                                         f"(it takes {SHAPE_FORM})")
+    return tuple(dims)
+
+
+def _dtype(text: str) -> str:
+    if text == "bfloat16":
+        raise argparse.ArgumentTypeError("bfloat16 has no .npy type (numpy cannot store or read one); choose "
+                                         f"{', '.join(NPY_DTYPES)}, or fill bfloat16 arrays from Python "
+                                         "(fastinit.init(..., dtype='bfloat16'))")
+    if text not in NPY_DTYPES:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a .npy type fastinit writes; choose {', '.join(NPY_DTYPES)}")
+    return text
+
+
+def _threads(text: str) -> int:
     try:
-        return tuple(int(s) for s in text.replace("x", ",").split(",") if s.strip())
+        n = int(text, 10)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--shape takes comma-separated integers (e.g. 10000000,128); got {text!r}")
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"--threads takes a positive integer; got {text!r}")
+    return n
+
+
+def _join_negative_shape(argv: list[str]) -> list[str]:
+    """argparse takes a value starting with '-' for an option ("expected one argument"); keep
+    `--shape -5,3` together so that the shape check names the negative entry."""
+    out = list(argv)
+    for i, arg in enumerate(out[:-1]):
+        if arg == "--shape" and out[i + 1].startswith("-"):
+            out[i:i + 2] = [f"--shape={out[i + 1]}"]
+            break
+    return out
+
+
+def _gib(nbytes: int) -> str:
+    return f"{nbytes / 2**30:.2f} GiB"
+
+
+def _message(e: BaseException) -> str:
+    # fastinit's OSErrors carry the whole message as strerror; print it without "[Errno 28]"
+    if isinstance(e, OSError) and e.errno is not None and e.strerror and e.filename is None:
+        return e.strerror
+    return str(e)
 
 
 def init_command(argv: list[str]) -> int:
     import fastinit
-    from fastinit.npy import init_npy
+    from fastinit import npy
 
     p = argparse.ArgumentParser(prog="python -m fastinit init",
                                 description="Write fastinit.init(shape, scheme, ...) to a .npy file in bounded memory.")
-    p.add_argument("--shape", type=_shape, required=True, help="e.g. 10000000,128")
+    p.add_argument("--shape", type=_shape, required=True, help=SHAPE_FORM)
     p.add_argument("--scheme", required=True, help="a scheme name (python -m fastinit --help lists them)")
     p.add_argument("--out", required=True, help="the .npy file to write")
-    p.add_argument("--seed", type=int, default=None, help="64-bit seed (default: a fresh one, printed)")
-    p.add_argument("--dtype", default="float32", choices=["float16", "float32", "float64"])
-    p.add_argument("--threads", type=int, default=None, help="threads (default: all cores)")
-    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.add_argument("--seed", type=int, default=None,
+                   help="64-bit seed of a random scheme (default: a fresh one, printed); not random schemes take none")
+    p.add_argument("--dtype", type=_dtype, default="float32", metavar="{" + ",".join(NPY_DTYPES) + "}",
+                   help="default float32 (.npy has no bfloat16)")
+    p.add_argument("--threads", type=_threads, default=None, help="threads (default: all cores)")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists (its mode is kept)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("params", nargs="*", type=_param, metavar="name=value", help="scheme parameters, e.g. gain=2.0")
-    a = p.parse_args(argv)
-    seed = a.seed if a.seed is not None else fastinit._seeding.next_seed()
-    params = dict(a.params)
+    a = p.parse_args(_join_negative_shape(argv))
+    params: dict[str, object] = {}
+    for name, value in a.params:
+        if name in OPTION_PARAMS:
+            p.error(f"{name}= is not a scheme parameter here: use {OPTION_PARAMS[name]}")
+        if name in params:
+            p.error(f"parameter {name}= given twice")
+        params[name] = value
+    try:
+        random = fastinit.scheme(a.scheme).random
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if not random and a.seed is not None:
+        p.error(f"--seed: scheme {a.scheme!r} is not random and takes no seed")
+    seed = (a.seed if a.seed is not None else fastinit._seeding.next_seed()) if random else None
     if a.threads is not None:
         params["num_threads"] = a.threads
     t0 = time.perf_counter()
+    previous = {sig: signal.signal(sig, _raise_terminated) for sig in npy.STOP_SIGNALS}
     try:
-        path = init_npy(a.out, a.shape, a.scheme, dtype=a.dtype, seed=seed, progress=not a.no_progress,
-                        overwrite=a.force, **params)
+        path = npy.init_npy(a.out, a.shape, a.scheme, dtype=a.dtype, seed=seed, progress=not a.no_progress,
+                            overwrite=a.force, **params)
     except KeyboardInterrupt:
         print(f"\ninterrupted: {a.out} was not written", file=sys.stderr)
-        return _die_by_sigint()
+        return _die_by_signal(signal.SIGINT)
+    except npy.Terminated as stop:
+        print(f"\nstopped by {signal.Signals(stop.signum).name}: {a.out} was not written", file=sys.stderr)
+        return _die_by_signal(stop.signum)
     except (ValueError, TypeError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {_message(e)}", file=sys.stderr)
         return 2
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     dt = time.perf_counter() - t0
     nbytes = path.stat().st_size
-    print(f"wrote {path}: shape {a.shape} {a.dtype} {a.scheme} seed={seed}, {nbytes / 1e9:.2f} GB "
-          f"in {dt:.1f} s ({nbytes / 1e9 / max(dt, 1e-9):.2f} GB/s)")
+    seeded = f" seed={seed}" if random else ""
+    print(f"wrote {path}: shape {a.shape} {a.dtype} {a.scheme}{seeded}, {_gib(nbytes)} "
+          f"in {dt:.1f} s ({_gib(nbytes / max(dt, 1e-9))}/s)")
     return 0
 
 
-def _die_by_sigint() -> int:
-    """Exit as an interrupted program should (the shell sees status 130 and stops a script):
-    by SIGINT itself, after the cleanup and the message."""
+def _raise_terminated(signum, frame):
+    from fastinit.npy import Terminated
+    raise Terminated(signum)
+
+
+def _die_by_signal(signum: int) -> int:
+    """Exit as a program killed by signum should (the shell sees 128 + signum, e.g. 130 for Ctrl-C,
+    and stops a script): by the signal itself, after the cleanup and the message."""
     sys.stdout.flush()
     sys.stderr.flush()
-    if hasattr(signal, "SIGINT") and os.name == "posix":
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGINT)
-    return 130
+    if os.name == "posix":
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+    return 128 + signum
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,15 +12,22 @@ fastinit therefore measures what its own fills got: each fill reports the CPU ti
 spent working and its wall time; their ratio is the number of CPUs the fill effectively had
 (about T on a quiet machine, often below 1 on a busy one).  A team is used while its measured
 CPUs exceed what one thread got (one thread can never get more than 1); otherwise fills run on
-one thread, and the team is re-tried every EXPLORE_EVERY large fills so that the team comes
-back when the machine quiets down.  Only fills of at least MIN_ELEMENTS are measured (shorter
+one thread, and the team is re-tried now and then (after EXPLORE_EVERY large fills and
+EXPLORE_SECONDS, so that probing costs a few percent at most) so that the team comes back when
+the machine quiets down.  Each estimate is the median of the last HISTORY
+measurements: single fills are descheduled now and then too, and one unlucky measurement must
+not flip the choice.  Only fills of at least MIN_ELEMENTS are measured (shorter
 ones are dominated by start-up noise); every automatic fill follows the current choice.
 This only applies to the automatic default: num_threads=, set_num_threads and OMP_NUM_THREADS
 are always obeyed as given.
 """
 from __future__ import annotations
 
+import statistics
 import threading
+import time
+from collections import deque
+from typing import Callable
 
 
 class TeamChooser:
@@ -28,14 +35,20 @@ class TeamChooser:
 
     MIN_ELEMENTS = 1 << 20   # fills this large are measured (milliseconds of work)
     EXPLORE_EVERY = 8        # re-measure the option not in use after this many measured fills
-    WEIGHT = 0.5             # weight of a new measurement in the running estimates
+    EXPLORE_SECONDS = 0.5    # and at least this long after it was last measured
+    HISTORY = 5              # estimates are medians of this many recent measurements
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._lock = threading.Lock()
-        self.team_cpus: float | None = None     # CPUs a team fill effectively got (running estimate)
-        self.single_cpus: float | None = None   # the same for one-thread fills (at most 1)
+        self._team: deque[float] = deque(maxlen=self.HISTORY)     # CPUs team fills effectively got
+        self._single: deque[float] = deque(maxlen=self.HISTORY)   # the same for one-thread fills
         self.since_team = 0                     # measured fills since a team was last measured
         self.since_single = 0
+        self.team_at = self.single_at = clock()  # when each was last measured
+        self.team_cpus: float | None = None     # median of _team, None before the first measurement
+        self.single_cpus: float | None = None   # median of _single
+
 
     def prefers_team(self) -> bool:
         if self.team_cpus is None:
@@ -52,12 +65,16 @@ class TeamChooser:
             team = self.prefers_team()
             if n >= self.MIN_ELEMENTS:
                 # Look at the other option now and then: the machine's load changes.
+                now = self._clock()
                 if team and self.team_cpus is not None and self.team_cpus < 1.0 \
-                        and self.since_single >= self.EXPLORE_EVERY:
+                        and self._due(self.since_single, self.single_at, now):
                     team = False
-                elif not team and self.since_team >= self.EXPLORE_EVERY:
+                elif not team and self._due(self.since_team, self.team_at, now):
                     team = True
         return max_threads if team else 1
+
+    def _due(self, fills_since: int, measured_at: float, now: float) -> bool:
+        return fills_since >= self.EXPLORE_EVERY and now - measured_at >= self.EXPLORE_SECONDS
 
     def record(self, n: int, threads: int, cpu_seconds: float, wall_seconds: float) -> None:
         """Take in what an automatic fill of n elements cost (from _fill.fill)."""
@@ -66,16 +83,15 @@ class TeamChooser:
         cpus = cpu_seconds / wall_seconds
         with self._lock:
             if threads > 1:
-                self.team_cpus = self._blend(self.team_cpus, cpus)
-                self.since_team = 0
+                self._team.append(cpus)
+                self.team_cpus = statistics.median(self._team)
+                self.since_team, self.team_at = 0, self._clock()
                 self.since_single += 1
             else:
-                self.single_cpus = self._blend(self.single_cpus, min(cpus, 1.0))
-                self.since_single = 0
+                self._single.append(min(cpus, 1.0))
+                self.single_cpus = statistics.median(self._single)
+                self.since_single, self.single_at = 0, self._clock()
                 self.since_team += 1
-
-    def _blend(self, old: float | None, new: float) -> float:
-        return new if old is None else (1.0 - self.WEIGHT) * old + self.WEIGHT * new
 
     def describe(self) -> str:
         def f(x):

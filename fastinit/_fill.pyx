@@ -7,6 +7,7 @@ fill() takes the output as a flat byte view and the parameters as one named reco
 the argument checks a user deserves (ranges, bounds, messages) live in fastinit/kernels.py, and
 this layer re-checks only what keeps the write inside the buffer.
 """
+import os
 import threading
 
 from cpython.exc cimport PyErr_CheckSignals
@@ -40,11 +41,15 @@ cdef extern from "fi_kernels.h":
 SERIES_TERMS = FI_SERIES_N
 ITEMSIZE = {F32: 4, F64: 8, F16: 2, BF16: 2}
 
-# Work is split into chunks of CHUNK elements, a constant: never derived from the thread count.
-# Values do not depend on it either (each element is a function of its global index); 64 Ki
-# elements (256 KiB of float32) keeps a chunk inside L2 and makes the tail a thread can leave
-# behind when it is descheduled short (tens of microseconds of work).
+# Work is split into chunks of at most CHUNK elements.  Values do not depend on the split (each
+# element is a function of its global index).  64 Ki elements (256 KiB of float32) keep a chunk
+# inside L2 and the tail a descheduled thread can leave behind short (tens of microseconds of
+# work).  Fills too small to give every thread CHUNKS_PER_THREAD such chunks use smaller ones
+# (down to MIN_CHUNK, a multiple of the 64-element group), so that stealing can still even out
+# the threads' shares: this matters with many threads (64 threads, 16 Mi elements).
 CHUNK = 1 << 16
+MIN_CHUNK = 1 << 12
+CHUNKS_PER_THREAD = 16
 # A thread is only worth starting for at least this many elements (team wake-up costs about as
 # much as filling a few thousand elements); smaller fills run on the calling thread.
 MIN_PER_THREAD = 1 << 17
@@ -52,6 +57,11 @@ MIN_PER_THREAD = 1 << 17
 POLL_SECONDS = 0.05
 # Output buffers of at least this many bytes get madvise(MADV_HUGEPAGE) first.
 HUGEPAGE_MIN_BYTES = 4 << 20
+# FASTINIT_MADVISE_HUGEPAGE=0 turns the advice off, as NUMPY_MADVISE_HUGEPAGE=0 does numpy's: in
+# a virtual machine that hands free memory back to its host, a fresh huge page can cost more to
+# fault in than 512 small ones.
+if os.environ.get("FASTINIT_MADVISE_HUGEPAGE", "1").strip() == "0":
+    HUGEPAGE_MIN_BYTES = 1 << 62
 
 _MAIN_THREAD_ID = threading.main_thread().ident
 
@@ -128,6 +138,15 @@ cdef int _poll_signals(void *ctx) noexcept nogil:
     return 0
 
 
+def chunk_for(int64_t n, int threads):
+    """Elements per chunk for a fill of n elements on `threads` threads."""
+    cdef int64_t chunk = CHUNK
+    cdef int64_t even = (n // (CHUNKS_PER_THREAD * threads)) & ~(<int64_t>63)
+    if threads > 1 and even < chunk:
+        chunk = max(min(chunk, MIN_CHUNK), even)
+    return chunk
+
+
 def threads_for(int64_t n, int num_threads):
     """Threads a fill of n elements runs on: num_threads, fewer when n is too small to share."""
     cdef int64_t useful = n // MIN_PER_THREAD
@@ -156,8 +175,8 @@ def fill(unsigned char[::1] out, Params params not None, uint64_t first, int num
         return 0, 0.0, 0.0
     cdef const fi_params *pp = &params.p
     cdef char *base = <char *>&out[0]
-    cdef int64_t chunk = CHUNK
     cdef int nt = threads_for(n, num_threads)
+    cdef int64_t chunk = chunk_for(n, nt)
     cdef double poll_seconds = POLL_SECONDS
     # Only the main thread receives signals: elsewhere there is nothing to poll for.
     cdef fi_poll_fn poll = NULL

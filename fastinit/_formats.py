@@ -71,6 +71,7 @@ FLOAT16 = Format("float16", F16, 2, np.float16)
 BFLOAT16 = Format("bfloat16", BF16, 2, None)
 
 _BY_NAME = {f.name: f for f in (FLOAT32, FLOAT64, FLOAT16, BFLOAT16)}
+NAMES = tuple(_BY_NAME)   # the dtype names fastinit fills (numpy's names; ml_dtypes' bfloat16)
 
 
 def format_of(arr_dtype: np.dtype, dtype=None) -> Format:

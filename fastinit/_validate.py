@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import numbers
 import operator
+import sys
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -16,14 +18,42 @@ MAX_INDEX = 1 << 62  # element indices (offset + size) stay below this
 # (num_threads=40000 did), so requests are checked against a cap that covers the largest
 # machines (512 hardware threads on two 128-core, 2-way SMT sockets) with room to spare.
 MAX_THREADS = 1024
+REPR_LIMIT = 80  # characters of a value shown in an error message
+
+
+def short_repr(value) -> str:
+    """repr(value) on one line, cut to REPR_LIMIT characters (a tensor's repr runs to pages; a huge
+    int's cannot even be printed past 4300 digits)."""
+    if isinstance(value, int) and value.bit_length() > 128:
+        return f"{'a negative' if value < 0 else 'an'} int of about {math.floor(value.bit_length() * math.log10(2)) + 1} digits"
+    try:
+        text = " ".join(repr(value).split())
+    except Exception:                      # a broken __repr__ must not hide the real error
+        text = f"<{type(value).__qualname__} object>"
+    return text if len(text) <= REPR_LIMIT else text[:REPR_LIMIT - 16] + " ... " + text[-11:]
+
+
+def describe(value) -> str:
+    """A value for an error message: its short_repr and its type."""
+    if isinstance(value, int) and value.bit_length() > 128:
+        return short_repr(value)
+    kind = type(value)
+    type_name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__.split('.')[0]}.{kind.__qualname__}"
+    return f"{short_repr(value)} ({type_name})"
 
 
 def real(name: str, value, *, allow_inf: bool = False) -> float:
+    """A float64 from a real number (Python or numpy); bool, nan, values beyond float64's range
+    (a huge int) and, unless allow_inf, ±inf are errors naming the argument."""
+    allowed = "a number or ±inf" if allow_inf else "a finite number"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number; got {value!r} ({type(value).__name__})")
-    v = float(value)
+        raise TypeError(f"{name} must be a real number; got {describe(value)}")
+    try:
+        v = float(value)
+    except OverflowError:   # int/Fraction beyond float64: float() raises instead of returning inf
+        raise ValueError(f"{name} must be {allowed} within float64's range (±{sys.float_info.max:.6g}); "
+                         f"got {describe(value)}") from None
     if math.isnan(v) or (math.isinf(v) and not allow_inf):
-        allowed = "a number or ±inf" if allow_inf else "a finite number"
         raise ValueError(f"{name} must be {allowed}; got {v}")
     return v
 
@@ -35,9 +65,9 @@ def integer(name: str, value, lo: int, hi: int) -> int:
     try:
         v = operator.index(value)
     except TypeError:
-        raise TypeError(f"{name} must be an integer in [{lo}, {hi}); got {value!r} ({type(value).__name__})") from None
+        raise TypeError(f"{name} must be an integer in [{lo}, {hi}); got {describe(value)}") from None
     if not lo <= v < hi:
-        raise ValueError(f"{name} must be an integer in [{lo}, {hi}); got {v}")
+        raise ValueError(f"{name} must be an integer in [{lo}, {hi}); got {describe(v) if v.bit_length() > 128 else v}")
     return v
 
 
@@ -55,9 +85,9 @@ def threads(num_threads, name: str = "num_threads") -> int | None:
     try:
         v = operator.index(num_threads)
     except TypeError:
-        raise TypeError(f"{what}; got {num_threads!r} ({type(num_threads).__name__})") from None
+        raise TypeError(f"{what}; got {describe(num_threads)}") from None
     if not 1 <= v <= MAX_THREADS:
-        raise ValueError(f"{what}; got {v}")
+        raise ValueError(f"{what}; got {describe(v) if v.bit_length() > 128 else v}")
     return v
 
 
@@ -85,13 +115,36 @@ def offset(value, size: int) -> int:
 
 
 def shape(name: str, value, *, allow_int: bool = True) -> tuple[int, ...]:
-    """A shape: a sequence of non-negative ints (or one int, when allow_int)."""
+    """A shape: a sequence (tuple, list, torch.Size, ...) or a 1-D integer numpy array of
+    non-negative ints, or one int when allow_int.  Iterators, generators and sets are refused: a
+    set has no order (its shape would come out permuted) and an iterator is used up."""
+    accepted = ("an int or a sequence of non-negative ints, such as 1000 or (1000, 64)" if allow_int
+                else "a sequence of non-negative ints, such as (1000, 64)")
     if allow_int and isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
         return (integer(name, value, 0, MAX_INDEX),)
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-        accepted = "an int or a sequence of non-negative ints" if allow_int else "a sequence of non-negative ints"
-        raise TypeError(f"{name} must be {accepted}; got {value!r}")
-    return tuple(integer(f"{name} entries", s, 0, MAX_INDEX) for s in value)
+    is_int_vector = isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind in "iu"
+    if isinstance(value, (str, bytes)) or not (isinstance(value, Sequence) or is_int_vector):
+        hint = ""
+        if hasattr(value, "shape") and not isinstance(value, np.ndarray):
+            hint = "; to use an array's or tensor's shape, pass x.shape"
+        elif isinstance(value, (set, frozenset)):
+            hint = "; a set has no order, pass a tuple"
+        elif hasattr(value, "__iter__") and not isinstance(value, (str, bytes)):
+            hint = "; pass a tuple, e.g. tuple(...) of it"
+        raise TypeError(f"{name} must be {accepted}; got {describe(value)}{hint}")
+    dims = []
+    for i, s in enumerate(value):
+        entry = f"{name} entries must be integers in [0, 2**62), as in (1000, 64); {name}[{i}] is"
+        if isinstance(s, (bool, np.bool_)):
+            raise TypeError(f"{entry} {s!r}")
+        try:
+            n = operator.index(s)
+        except TypeError:
+            raise TypeError(f"{entry} {describe(s)}") from None
+        if not 0 <= n < MAX_INDEX:
+            raise ValueError(f"{entry} {describe(n) if n.bit_length() > 128 else n}")
+        dims.append(n)
+    return tuple(dims)
 
 
 def shard(full_shape, offset_value, out_shape: tuple) -> tuple[tuple, int]:

@@ -1,10 +1,13 @@
 """``python -m fastinit bench``: fastinit side by side with numpy, torch and the memory limit.
 
 All cases run in one process, interleaved round by round (so a noisy neighbour hurts every case
-alike), and the best of N rounds is kept.  Buffers are preallocated and touched first, except in
-the "fresh memory" rows, where every round fills a new ``np.empty`` and page faults dominate.
-The memory limit is ``ndarray.fill`` split across the same threads.  Nothing here asserts a
-speed: the numbers are for reading.
+alike); the best of N rounds and the median are reported.  Buffers are preallocated and touched
+first, except in the "fresh memory" rows, where every round fills a new ``np.empty`` and page
+faults dominate.  The memory limit is ``ndarray.fill`` split across the same threads.  fastinit
+runs with its automatic thread count unless --threads is given, and a "default vs 1 thread"
+section compares the two.  The CPU time other processes take during the run is measured, and a
+warning printed when the machine was busy.  Nothing here asserts a speed: the numbers are for
+reading.
 """
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ import json
 import math
 import os
 import platform
+import resource
+import statistics
 import sys
 import threading
 import time
@@ -22,7 +27,10 @@ import numpy as np
 
 import fastinit
 
+DESCRIPTION = ("fastinit side by side with numpy, torch and the memory limit: every case interleaved round by "
+               "round, best and median of the rounds, thread scaling, a size sweep and the extra memory of a fill.")
 ORTHO_SHAPE = (1024, 1024)
+ORTHO_TALL = (4096, 1024)
 # torch.nn.init.trunc_normal_ at its defaults runs ~13 M values/s: it is timed once per dtype (not
 # best-of-N) so that the default run stays near a minute, and its memory measured on 16 M values.
 TORCH_TRUNC_ROUNDS = 1
@@ -62,24 +70,86 @@ class Case:
                  rounds: int | None = None):
         self.group, self.library, self.dtype, self.n, self.run, self.note = group, library, dtype, n, run, note
         self.rounds = rounds  # None: every round
-        self.best = math.inf
-        self.runs = 0
+        self.times: list[float] = []
 
     @property
     def name(self) -> str:
         return f"{self.library} {self.group} {self.dtype}"
 
     def record(self) -> None:
-        if self.rounds is not None and self.runs >= self.rounds:
+        if self.rounds is not None and len(self.times) >= self.rounds:
             return
         t0 = time.perf_counter()
         self.run()
-        self.best = min(self.best, time.perf_counter() - t0)
-        self.runs += 1
+        self.times.append(time.perf_counter() - t0)
+
+    @property
+    def best(self) -> float:
+        return min(self.times) if self.times else math.inf
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times) if self.times else math.inf
 
     @property
     def rate(self) -> float:
         return self.n / self.best
+
+    @property
+    def median_rate(self) -> float:
+        return self.n / self.median
+
+
+class MachineLoad:
+    """CPU time taken by other processes while the benchmark runs: the busy time of every CPU
+    (/proc/stat) minus this process's own CPU time, and the time stolen by the hypervisor.
+    On a machine shared with other work the figures are noisy and pessimistic."""
+
+    BUSY_CPUS = 0.25      # other processes using more than this many CPUs on average: warn
+    STEAL_SHARE = 0.05    # or more than this share of CPU time stolen
+
+    def __init__(self):
+        self.start = self._sample()
+
+    @staticmethod
+    def _sample() -> dict | None:
+        try:
+            with open("/proc/stat") as f:
+                fields = [int(x) for x in f.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+        hz = os.sysconf("SC_CLK_TCK")
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        return {"busy": (user + nice + system + irq + softirq) / hz, "steal": steal / hz,
+                "total": (user + nice + system + idle + iowait + irq + softirq + steal) / hz,
+                "own": own.ru_utime + own.ru_stime, "wall": time.monotonic()}
+
+    def report(self) -> dict:
+        """{'other_cpus': CPUs used by other processes on average, 'steal_share', 'load_average', 'busy'}."""
+        end = self._sample()
+        out = {"other_cpus": None, "steal_share": None, "load_average": None, "busy": False}
+        try:
+            out["load_average"] = os.getloadavg()[0]
+        except OSError:
+            pass
+        if self.start is None or end is None:
+            return out
+        wall = max(end["wall"] - self.start["wall"], 1e-9)
+        other = (end["busy"] - self.start["busy"]) - (end["own"] - self.start["own"])
+        total = max(end["total"] - self.start["total"], 1e-9)
+        out["other_cpus"] = max(0.0, other / wall)
+        out["steal_share"] = (end["steal"] - self.start["steal"]) / total
+        out["busy"] = out["other_cpus"] > self.BUSY_CPUS or out["steal_share"] > self.STEAL_SHARE
+        return out
+
+
+def busy_warning(load: dict) -> str | None:
+    if not load["busy"]:
+        return None
+    return (f"warning: the machine was busy during the run: other processes used {load['other_cpus']:.2f} CPUs "
+            f"on average (steal {100 * (load['steal_share'] or 0):.0f}%, load average {load['load_average']:.1f}); "
+            "the figures are slower and noisier than on a quiet machine, and the medians say more than the best")
 
 
 def parallel_fill(buf: np.ndarray, threads: int) -> Callable[[], None]:
@@ -107,13 +177,17 @@ def _torch():
         return None
 
 
-def build_cases(size: int, dtype_name: str, threads: int, torch) -> tuple[list[Case], list[str]]:
+def build_cases(size: int, dtype_name: str, threads: int, torch, fastinit_threads: int | None = None
+                ) -> tuple[list[Case], list[str]]:
+    """The interleaved cases.  fastinit runs on fastinit_threads (None: its automatic choice),
+    numpy's split fill and torch on `threads`."""
     dtype = np.dtype(dtype_name)
     buf = np.full(size, 1.0, dtype)   # written once, so the timed runs take no page faults
     mat = buf.reshape(-1, 1024) if size % 1024 == 0 else buf.reshape(1, -1)
     ortho = np.full(ORTHO_SHAPE, 1.0, dtype)
+    ortho_tall = np.full(ORTHO_TALL, 1.0, dtype)
     rng = np.random.default_rng(0)
-    kw = dict(seed=1, num_threads=threads)
+    kw = dict(seed=1, num_threads=fastinit_threads)
     cases = [
         Case("uniform_", "fastinit", dtype_name, size, lambda: fastinit.uniform_(buf, **kw)),
         Case("normal_", "fastinit", dtype_name, size, lambda: fastinit.normal_(buf, **kw)),
@@ -122,6 +196,8 @@ def build_cases(size: int, dtype_name: str, threads: int, torch) -> tuple[list[C
         Case("kaiming_normal_", "fastinit", dtype_name, size, lambda: fastinit.kaiming_normal_(mat, **kw)),
         Case("orthogonal_", "fastinit", dtype_name, ortho.size, lambda: fastinit.orthogonal_(ortho, **kw),
              note=f"{ORTHO_SHAPE[0]}x{ORTHO_SHAPE[1]}"),
+        Case("orthogonal_ tall", "fastinit", dtype_name, ortho_tall.size,
+             lambda: fastinit.orthogonal_(ortho_tall, **kw), note=f"{ORTHO_TALL[0]}x{ORTHO_TALL[1]}"),
         Case("uniform_", "numpy", dtype_name, size, lambda: rng.random(out=buf, dtype=dtype)),
         Case("normal_", "numpy", dtype_name, size, lambda: rng.standard_normal(out=buf, dtype=dtype)),
         Case("fill", "numpy", dtype_name, size, parallel_fill(buf, threads), note=f"ndarray.fill split over {threads} threads"),
@@ -130,12 +206,13 @@ def build_cases(size: int, dtype_name: str, threads: int, torch) -> tuple[list[C
 
     skipped = []
     if torch is None:
-        skipped.append("torch (not installed: pip install 'fastinit[bench]')")
+        skipped.append("torch (not installed: pip install 'fastinit-nn[bench]')")
         return cases, skipped
     torch.set_num_threads(threads)
     t = torch.from_numpy(buf)
     tm = torch.from_numpy(mat)
     to = torch.from_numpy(ortho)
+    to_tall = torch.from_numpy(ortho_tall)
     init = torch.nn.init
     cases += [
         Case("uniform_", "torch", dtype_name, size, lambda: init.uniform_(t)),
@@ -146,6 +223,8 @@ def build_cases(size: int, dtype_name: str, threads: int, torch) -> tuple[list[C
         Case("kaiming_normal_", "torch", dtype_name, size, lambda: init.kaiming_normal_(tm)),
         Case("orthogonal_", "torch", dtype_name, ortho.size, lambda: init.orthogonal_(to),
              note=f"{ORTHO_SHAPE[0]}x{ORTHO_SHAPE[1]}"),
+        Case("orthogonal_ tall", "torch", dtype_name, ortho_tall.size, lambda: init.orthogonal_(to_tall),
+             note=f"{ORTHO_TALL[0]}x{ORTHO_TALL[1]}"),
     ]
     return cases, skipped
 
@@ -172,7 +251,7 @@ def machine_info(torch) -> dict:
     }
 
 
-def fresh_memory_cases(size: int, dtypes: list[str], threads: int) -> list[Case]:
+def fresh_memory_cases(size: int, dtypes: list[str], threads: int | None) -> list[Case]:
     """Fills of new np.empty memory, where page faults dominate.  Run in a phase of their own:
     the kernel's work mapping and unmapping them would disturb the interleaved cases."""
     cases = []
@@ -202,7 +281,8 @@ def summarize(cases: list[Case]) -> list[dict]:
     for c in cases:
         limit = memory_limit([x for x in cases if "fresh" not in x.group], c.dtype)
         row = {"kernel": c.group, "library": c.library, "dtype": c.dtype, "n": c.n, "seconds": c.best,
-               "msamples_per_s": c.rate / 1e6, "gb_per_s": c.rate * np.dtype(c.dtype).itemsize / 1e9,
+               "seconds_median": c.median, "msamples_per_s": c.rate / 1e6,
+               "msamples_per_s_median": c.median_rate / 1e6, "gb_per_s": c.rate * np.dtype(c.dtype).itemsize / 1e9,
                "pct_of_memory_limit": 100.0 * c.rate / limit if limit else None, "note": c.note}
         if c.library == "fastinit":
             for peer in ("numpy", "torch"):
@@ -213,12 +293,14 @@ def summarize(cases: list[Case]) -> list[dict]:
 
 
 def print_table(rows: list[dict], out=sys.stdout) -> None:
-    head = f"{'kernel':<18}{'library':<10}{'dtype':<9}{'Msamples/s':>11}{'GB/s':>8}{'vs numpy':>10}{'vs torch':>10}{'% mem':>7}  note"
+    head = (f"{'kernel':<18}{'library':<10}{'dtype':<9}{'Msamples/s':>11}{'median':>8}{'GB/s':>8}{'vs numpy':>10}"
+            f"{'vs torch':>10}{'% mem':>7}  note")
     print(head, file=out)
     print("-" * len(head), file=out)
     for r in rows:
         pct = f"{r['pct_of_memory_limit']:6.0f}%" if r["pct_of_memory_limit"] is not None else "      —"
-        print(f"{r['kernel']:<18}{r['library']:<10}{r['dtype']:<9}{r['msamples_per_s']:11.0f}{r['gb_per_s']:8.2f}"
+        print(f"{r['kernel']:<18}{r['library']:<10}{r['dtype']:<9}{r['msamples_per_s']:11.0f}"
+              f"{r['msamples_per_s_median']:8.0f}{r['gb_per_s']:8.2f}"
               f"{_fmt_ratio(r.get('vs_numpy')):>10}{_fmt_ratio(r.get('vs_torch')):>10}{pct}  {r['note']}", file=out)
 
 
@@ -250,10 +332,31 @@ def thread_scaling(size: int, threads: int, repeat: int, progress: Progress) -> 
         for c in cases:
             progress.step(f"scaling {c.group} {c.threads} thread(s)")
             c.record()
-    return [{"kernel": c.group, "threads": c.threads, "msamples_per_s": c.rate / 1e6} for c in cases]
+    return [{"kernel": c.group, "threads": c.threads, "msamples_per_s": c.rate / 1e6,
+             "msamples_per_s_median": c.median_rate / 1e6} for c in cases]
 
 
-def size_sweep(max_size: int, threads: int, repeat: int, progress: Progress) -> list[dict]:
+DEFAULT_VS_ONE_ROUNDS = 7   # at least: this section is about medians
+
+
+def default_vs_one_thread(size: int, repeat: int, progress: Progress) -> list[dict]:
+    """fastinit's automatic thread count against one thread, interleaved: on a busy machine the
+    automatic choice should never be slower than one thread (compare the medians)."""
+    buf = np.full(size, 1.0, np.float32)
+    cases = []
+    for name, fn in (("uniform_", fastinit.uniform_), ("normal_", fastinit.normal_)):
+        for nt in (None, 1):
+            cases.append(Case(name, "fastinit", "float32", size, (lambda f=fn, k=nt: f(buf, seed=1, num_threads=k))))
+            cases[-1].threads = "default" if nt is None else nt
+    for _ in range(max(repeat, DEFAULT_VS_ONE_ROUNDS)):
+        for c in cases:
+            c.record()
+        progress.step("default vs 1 thread")
+    return [{"kernel": c.group, "threads": c.threads, "msamples_per_s": c.rate / 1e6,
+             "msamples_per_s_median": c.median_rate / 1e6, "rounds": len(c.times)} for c in cases]
+
+
+def size_sweep(max_size: int, threads: int | None, repeat: int, progress: Progress) -> list[dict]:
     sizes = [s for s in (1 << 12, 1 << 16, 1 << 20, 1 << 23, 1 << 26) if s <= max_size] or [max_size]
     out = []
     for s in sizes:
@@ -262,11 +365,12 @@ def size_sweep(max_size: int, threads: int, repeat: int, progress: Progress) -> 
         for _ in range(max(repeat, 3)):
             c.record()
         progress.step(f"size sweep {s:,}")
-        out.append({"kernel": "normal_", "n": s, "msamples_per_s": c.rate / 1e6})
+        out.append({"kernel": "normal_", "n": s, "msamples_per_s": c.rate / 1e6,
+                    "msamples_per_s_median": c.median_rate / 1e6})
     return out
 
 
-def memory_report(size: int, threads: int, torch) -> list[dict]:
+def memory_report(size: int, threads: int | None, torch) -> list[dict]:
     buf = np.full(size, 1.0, np.float32)  # touched, so its own pages are not counted
     rows = []
     for name, fn in (("uniform_", fastinit.uniform_), ("normal_", fastinit.normal_),
@@ -302,66 +406,117 @@ def plot(path: str, scaling: list[dict], sweep: list[dict]) -> str | None:
     return None
 
 
-def run(argv: list[str] | None = None) -> dict:
-    p = argparse.ArgumentParser(prog="python -m fastinit bench", description=__doc__.split("\n\n")[0])
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1; got {value}")
+    return value
+
+
+def thread_count(text: str) -> int:
+    value = positive_int(text)
+    if value > fastinit.MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"must be at most {fastinit.MAX_THREADS} (fastinit's thread limit); "
+                                         f"got {value}")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m fastinit bench", description=DESCRIPTION)
     p.add_argument("--quick", action="store_true", help="a ~10 s run: smaller buffers, float32, 2 rounds")
-    p.add_argument("--size", type=int, help="elements per buffer (default 64Mi; --quick 16Mi)")
+    p.add_argument("--size", type=positive_int, help="elements per buffer (default 64Mi; --quick 16Mi)")
     p.add_argument("--dtype", default=None, help="comma-separated: float32,float64 (default both; --quick float32)")
-    p.add_argument("--threads", type=int, default=None, help="threads for every library (default: all cores)")
-    p.add_argument("--repeat", type=int, default=None, help="rounds; the best is kept (default 3; --quick 2)")
+    p.add_argument("--threads", type=thread_count, default=None,
+                   help="threads for every library (default: fastinit's automatic choice, and all the CPUs "
+                        "available for the others)")
+    p.add_argument("--repeat", type=positive_int, default=None,
+                   help="rounds; the best and the median are reported (default 3; --quick 2)")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     p.add_argument("--plot", metavar="PATH", help="also write a PNG of thread scaling and size (needs matplotlib)")
     p.add_argument("--no-progress", action="store_true", help="no progress line")
+    return p
+
+
+def run(argv: list[str] | None = None) -> dict:
+    p = parser()
     a = p.parse_args(argv)
     size = a.size or ((1 << 24) if a.quick else (1 << 26))  # quick: still larger than L3
     repeat = a.repeat or (2 if a.quick else 3)
     dtypes = (a.dtype or ("float32" if a.quick else "float32,float64")).split(",")
-    threads = a.threads or fastinit.get_num_threads()
-    if size < 1 or repeat < 1 or threads < 1:
-        p.error("--size, --repeat and --threads must be positive")
+    threads = a.threads or fastinit.get_num_threads()   # numpy's split fill and torch; fastinit's ceiling
     for d in dtypes:
         if d not in ("float32", "float64"):
             p.error(f"--dtype {d!r}: choose from float32, float64")
     torch = _torch()
+    load = MachineLoad()
     cases, skipped = [], []
     for d in dtypes:
-        c, s = build_cases(size, d, threads, torch)
+        c, s = build_cases(size, d, threads, torch, fastinit_threads=a.threads)
         cases += c
         skipped = s
-    total = repeat * (len(cases) + 2 * len(dtypes)) + repeat * 3 * threads + 6
+    total = repeat * (len(cases) + 2 * len(dtypes)) + repeat * 3 * threads + max(repeat, DEFAULT_VS_ONE_ROUNDS) + 6
     progress = Progress(total, enabled=not a.no_progress and sys.stderr.isatty())
     t0 = time.perf_counter()
     for _ in range(repeat):        # interleaved: every case once per round
         for c in cases:
             progress.step(c.name)
             c.record()
-    fresh = fresh_memory_cases(size, dtypes, threads)
+    fresh = fresh_memory_cases(size, dtypes, a.threads)
     for _ in range(repeat):
         for c in fresh:
             progress.step(c.name)
             c.record()
     cases += fresh
     scaling = thread_scaling(min(size, 1 << 24), threads, repeat, progress)
-    sweep = size_sweep(size, threads, repeat, progress)
-    memory = memory_report(min(size, 1 << 24), threads, torch)
+    default_vs_one = default_vs_one_thread(min(size, 1 << 24), repeat, progress)
+    sweep = size_sweep(size, a.threads, repeat, progress)
+    memory = memory_report(min(size, 1 << 24), a.threads, torch)
     progress.step("extra peak memory")
     progress.close()
+    machine_load = load.report()
     rows = summarize(cases)
     result = {"command": "python -m fastinit bench " + " ".join(argv if argv is not None else sys.argv[2:]),
               "date": time.strftime("%Y-%m-%d"), "machine": machine_info(torch),
-              "config": {"size": size, "dtypes": dtypes, "threads": threads, "repeat": repeat, "quick": a.quick},
-              "results": rows, "thread_scaling": scaling, "size_sweep": sweep, "memory": memory,
+              "config": {"size": size, "dtypes": dtypes, "threads": threads, "fastinit_threads": a.threads or "automatic",
+                         "repeat": repeat, "quick": a.quick},
+              "results": rows, "thread_scaling": scaling, "default_vs_one_thread": default_vs_one,
+              "size_sweep": sweep, "memory": memory, "machine_load": machine_load,
+              "automatic_threads": fastinit._runtime._chooser.describe(),
               "skipped": skipped, "elapsed_s": time.perf_counter() - t0}
     m = result["machine"]
+    fi_threads = a.threads or f"automatic (at most {threads})"
     print(f"fastinit {m['fastinit']} bench: {m['cpu']}, {m['cores']} cores, SIMD {m['simd_path']}, "
-          f"OpenMP {'on' if m['openmp'] else 'off'}, {threads} threads, {size:,} elements, best of {repeat}")
+          f"OpenMP {'on' if m['openmp'] else 'off'}, fastinit threads {fi_threads}, others {threads} threads, "
+          f"{size:,} elements, best and median of {repeat}")
+    warning = busy_warning(machine_load)
+    if warning:
+        print(warning)
     print_table(rows)
+    print("(Msamples/s: best round; median: the median round; ratios and % mem from the best rounds)")
     print("(% mem: share of a plain fill's values/s, the faster of ndarray.fill on 1 and on all threads)")
-    print("\nthread scaling (float32, Msamples/s):")
+    for d in dtypes:
+        fresh_row = next((r for r in rows if r["library"] == "fastinit" and r["kernel"] == "normal_ fresh"
+                          and r["dtype"] == d), None)
+        in_place = next((r for r in rows if r["library"] == "fastinit" and r["kernel"] == "normal_"
+                         and r["dtype"] == d), None)
+        if fresh_row and in_place:
+            print(f"fresh memory: normal_ {d} into new np.empty runs at {100 * fresh_row['msamples_per_s'] / in_place['msamples_per_s']:.0f}% "
+                  f"of the in-place rate (medians: {100 * fresh_row['msamples_per_s_median'] / in_place['msamples_per_s_median']:.0f}%)")
+    print("\nthread scaling (float32, Msamples/s, best):")
     for kernel in ("uniform_", "normal_", "trunc_normal_"):
         pts = [r for r in scaling if r["kernel"] == kernel]
         line = "  ".join(f"{r['threads']}t {r['msamples_per_s']:.0f}" for r in pts)
         print(f"  {kernel:<15}{line}  (x{pts[-1]['msamples_per_s'] / pts[0]['msamples_per_s']:.2f})")
+    print(f"default threads vs 1 thread (float32, Msamples/s, median of {default_vs_one[0]['rounds']}):")
+    for kernel in ("uniform_", "normal_"):
+        auto, one = (next(r for r in default_vs_one if r["kernel"] == kernel and r["threads"] == t)
+                     for t in ("default", 1))
+        print(f"  {kernel:<15}default {auto['msamples_per_s_median']:.0f}  1 thread {one['msamples_per_s_median']:.0f}  "
+              f"(x{auto['msamples_per_s_median'] / one['msamples_per_s_median']:.2f})")
+    print(f"  automatic choice at the end: {result['automatic_threads']}")
     print("extra peak memory during a fill:")
     for r in memory:
         n = f" on {r['n']:,} values" if "n" in r else ""

@@ -5,16 +5,21 @@ import math
 import numbers
 from typing import Sequence
 
+from ._validate import describe, short_repr
+
 LAYOUTS = ("torch", "keras", "jax")
 _LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
 
 
 def _axes(shape: tuple, axis, name: str) -> list[int]:
-    axes = [axis] if isinstance(axis, numbers.Integral) else list(axis)
+    try:
+        axes = [axis] if isinstance(axis, numbers.Integral) else list(axis)
+    except TypeError:
+        raise TypeError(f"{name} must be an axis (int) or a sequence of axes; got {describe(axis)}") from None
     out = []
     for a in axes:
         if not isinstance(a, numbers.Integral) or not -len(shape) <= a < len(shape):
-            raise ValueError(f"{name}={axis!r} is not a valid axis for a shape of rank {len(shape)}")
+            raise ValueError(f"{name}={short_repr(axis)} is not a valid axis for a shape of rank {len(shape)}")
         out.append(int(a) % len(shape))
     return out
 
@@ -28,21 +33,26 @@ def calculate_fans(shape: Sequence[int], layout: str = "torch", in_axis=None, ou
     layout='jax': channels-last as Keras, but fewer than 2 dims is an error (jax.nn.initializers).
     in_axis / out_axis / batch_axis (ints or sequences) override the layout as in
     jax.nn.initializers.variance_scaling: fan_in = prod(shape[in_axis]) * receptive, where
-    receptive = prod(shape) / (in * out * batch).
+    receptive = prod(shape) / (in * out * batch), so axes may overlap (flax's Embed: in_axis=-2,
+    out_axis=0) and fans may be fractional, as in JAX.
     """
     shape = tuple(int(s) for s in shape)
     if layout not in LAYOUTS:
         raise ValueError(f"layout={layout!r} is not supported; use one of {list(LAYOUTS)}")
-    if in_axis is not None or out_axis is not None or batch_axis:
-        if len(shape) < 2:
-            raise ValueError(f"Can't compute fans of a {len(shape)}-dimensional weight; must be at least 2-D")
-        ins = _axes(shape, -2 if in_axis is None else in_axis, "in_axis")
-        outs = _axes(shape, -1 if out_axis is None else out_axis, "out_axis")
-        batch = _axes(shape, batch_axis, "batch_axis")
-        in_size = math.prod(shape[a] for a in ins)
-        out_size = math.prod(shape[a] for a in outs)
-        rest = [s for i, s in enumerate(shape) if i not in set(ins) | set(outs) | set(batch)]
-        receptive = math.prod(rest)
+    if in_axis is not None or out_axis is not None or not (isinstance(batch_axis, (tuple, list)) and not batch_axis):
+        if len(shape) < 2 and in_axis is None:
+            raise ValueError(f"Can't compute fans of a {len(shape)}-dimensional weight with the default "
+                             "in_axis=-2; must be at least 2-D, or give in_axis")
+        in_size = math.prod(shape[a] for a in _axes(shape, -2 if in_axis is None else in_axis, "in_axis"))
+        out_size = math.prod(shape[a] for a in _axes(shape, -1 if out_axis is None else out_axis, "out_axis"))
+        batch_size = math.prod(shape[a] for a in _axes(shape, batch_axis, "batch_axis"))
+        size, denominator = math.prod(shape), in_size * out_size * batch_size
+        if denominator == 0:      # an empty weight: nothing is drawn, the fans only need to exist
+            receptive = 0
+        elif size % denominator == 0:
+            receptive = size // denominator
+        else:                     # JAX's order of operations
+            receptive = size / in_size / out_size / batch_size
         return in_size * receptive, out_size * receptive
     if layout == "keras" and len(shape) < 2:
         return (1, 1) if len(shape) == 0 else (shape[0], shape[0])

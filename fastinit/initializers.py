@@ -10,8 +10,10 @@ and truncated normals.
 """
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
+import numbers
 import warnings
 from typing import Sequence
 
@@ -37,6 +39,9 @@ def _whole(out, full_shape, offset, dtype=None):
     """Validate out and the shard description; returns (out, fmt, whole shape, offset)."""
     out, fmt = check.out_array(out, dtype)
     shape, off = check.shard(full_shape, offset, out.shape)
+    if full_shape is None and off:   # (the kernels allow it: their fill has no end; a scheme's whole is out)
+        raise ValueError(f"offset={off} needs full_shape= (the whole tensor out is a shard of); without "
+                         "full_shape, out is the whole tensor, at offset 0")
     return out, fmt, shape, off
 
 
@@ -69,6 +74,21 @@ def _check_mode(mode, allowed):
 def _write(out, fmt, values):
     out.reshape(-1)[...] = encode(np.asarray(values).reshape(-1), out, fmt)
     return out
+
+
+@contextlib.contextmanager
+def _derived_from(seed, stream, num_threads, **given):
+    """A kernel's error about a value the scheme derived (a bound, a std) also names what the caller
+    passed (gain=1e300 -> "low=-8.7e+299 is outside ... (from gain=1e+300)").  seed, stream and
+    num_threads are checked first, so any error left is about the derived values."""
+    if seed is not None:
+        check.uint64("seed", seed)
+    check.uint64("stream", stream)
+    check.threads(num_threads)
+    try:
+        yield
+    except ValueError as e:
+        raise ValueError(f"{e} (from {', '.join(f'{k}={check.short_repr(v)}' for k, v in given.items())})") from None
 
 
 def _derived_seed(seed: int, tag: int) -> int:
@@ -141,6 +161,8 @@ def identity(out: np.ndarray, gain: float = 1.0, *, full_shape=None, offset: int
     if len(shape) != 2:
         raise ValueError("Identity matrix initializer can only be used for 2D matrices")
     gain = check.real("gain", gain)
+    if abs(gain) > fmt.max:   # (it would be written as inf)
+        raise ValueError(f"gain={gain} is outside the range of {fmt.name} (±{fmt.max:.6g})")
     k = np.arange(min(shape))
     return _ones_at(out, fmt, k * shape[1] + k, off, value=gain)
 
@@ -148,7 +170,10 @@ def identity(out: np.ndarray, gain: float = 1.0, *, full_shape=None, offset: int
 # ---------------------------------------------------------------- fan-based schemes (torch names)
 
 def _xavier_std(fans, gain):
-    return check.real("gain", gain) * math.sqrt(2.0 / float(fans[0] + fans[1]))
+    gain = check.real("gain", gain)
+    if gain < 0:  # a negative gain would surface later as a bound error in names the caller never passed
+        raise ValueError(f"gain must be >= 0; got {gain}")
+    return gain * math.sqrt(2.0 / float(fans[0] + fans[1]))
 
 
 def xavier_uniform_(out: np.ndarray, gain: float = 1.0, *, layout: str = "torch", in_axis=None, out_axis=None,
@@ -159,7 +184,8 @@ def xavier_uniform_(out: np.ndarray, gain: float = 1.0, *, layout: str = "torch"
     if fans is None:
         return out
     a = math.sqrt(3.0) * _xavier_std(fans, gain)  # torch's order of operations: the bound matches to the bit
-    return uniform_(out, -a, a, seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
+    with _derived_from(seed, stream, num_threads, gain=gain):
+        return uniform_(out, -a, a, seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
 
 
 def xavier_normal_(out: np.ndarray, gain: float = 1.0, *, layout: str = "torch", in_axis=None, out_axis=None,
@@ -169,12 +195,20 @@ def xavier_normal_(out: np.ndarray, gain: float = 1.0, *, layout: str = "torch",
     fans = _fans_or_none(out, full_shape, offset, dtype, layout, in_axis, out_axis, batch_axis)
     if fans is None:
         return out
-    return normal_(out, 0.0, _xavier_std(fans, gain), seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
+    std = _xavier_std(fans, gain)
+    with _derived_from(seed, stream, num_threads, gain=gain):
+        return normal_(out, 0.0, std, seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
 
 
 def _kaiming_std(fans, a, mode, nonlinearity):
+    if isinstance(a, numbers.Real) and not isinstance(a, bool):
+        check.real("a", a)   # nan/inf/a huge int: an error naming a (calculate_gain keeps torch's own messages)
     fan = _fan(fans, _check_mode(mode, ("fan_in", "fan_out")))
-    return calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    try:
+        gain = calculate_gain(nonlinearity, a)
+    except OverflowError:   # a ** 2 beyond float64 (|a| > ~1.3e154)
+        raise ValueError(f"a={a!r}: the negative slope's square overflows float64; |a| must be below 1e154") from None
+    return gain / math.sqrt(fan)
 
 
 def kaiming_uniform_(out: np.ndarray, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", *,
@@ -221,13 +255,14 @@ def variance_scaling_(out: np.ndarray, scale: float = 1.0, mode: str = "fan_in",
         return out
     s = scale / max(1.0, _fan(fans, mode))
     rng = dict(seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
-    if distribution == "truncated_normal":
-        std = math.sqrt(s) / TRUNCATED_NORMAL_STD
-        return trunc_normal_(out, 0.0, std, -2.0 * std, 2.0 * std, **rng)
-    if distribution == "uniform":
-        limit = math.sqrt(3.0 * s)
-        return uniform_(out, -limit, limit, **rng)
-    return normal_(out, 0.0, math.sqrt(s), **rng)
+    with _derived_from(seed, stream, num_threads, scale=scale):
+        if distribution == "truncated_normal":
+            std = math.sqrt(s) / TRUNCATED_NORMAL_STD
+            return trunc_normal_(out, 0.0, std, -2.0 * std, 2.0 * std, **rng)
+        if distribution == "uniform":
+            limit = math.sqrt(3.0 * s)
+            return uniform_(out, -limit, limit, **rng)
+        return normal_(out, 0.0, math.sqrt(s), **rng)
 
 
 def lecun_uniform_(out: np.ndarray, *, layout: str = "torch", in_axis=None, out_axis=None, batch_axis=(),
@@ -250,44 +285,118 @@ def lecun_normal_(out: np.ndarray, *, layout: str = "torch", in_axis=None, out_a
 
 # ---------------------------------------------------------------- orthogonal and sparse
 
-def orthogonal_(out: np.ndarray, gain: float = 1.0, *, layout: str = "torch", full_shape=None, offset: int = 0,
-                seed: int | None = None, stream: int = 0, num_threads: int | None = None, dtype=None) -> np.ndarray:
-    """A (semi-)orthogonal matrix times gain: Householder QR (LAPACK geqrf + orgqr through scipy) of a
-    Gaussian matrix, Q's columns multiplied by sign(diag R) so Q is Haar-distributed (Mezzadri,
-    math-ph/0609050).  Computed in float64 for float64 output, else in float32 (as torch does).
-    More than 2 dims are flattened as torch does, (shape[0], -1), or as Keras, (-1, shape[-1]),
-    with layout='keras'.  A shard computes the whole matrix (O(whole) memory) and keeps its slice."""
+def _haar_rows_(m: np.ndarray, scale: float) -> np.ndarray:
+    """Turn a C-ordered (rows, cols) standard Gaussian matrix with rows <= cols, in place, into
+    scale times a Haar-distributed matrix with orthonormal rows.
+
+    Householder QR of a Gaussian matrix A, with Q's columns multiplied by sign(diag R), gives a
+    Haar-distributed Q (Mezzadri, math-ph/0609050; torch.nn.init.orthogonal_ does exactly this).
+    Reflector k of that QR is built from column k below row k after the first k-1 reflections,
+    which is again a standard Gaussian vector independent of them (rotation invariance).  So the
+    reflectors can be built directly from independent Gaussian vectors (Stewart, "The efficient
+    generation of random orthogonal matrices", SIAM J. Numer. Anal. 17(3), 1980) and Q formed
+    from them by LAPACK orgqr: the factorization (geqrf), half of the work of a QR, is skipped.
+    LAPACK sees m's memory as the column-major (cols, rows) matrix m.T: reflector k is m[k, k:],
+    and Q's columns are m's rows."""
     from scipy.linalg import lapack
 
+    rows, cols = m.shape
+    k = np.arange(rows)
+    # ||m[k, k:]||^2: the row right of the leading square block, plus that block's upper triangle;
+    # sums of squares (no cancellation) accumulated in float64.
+    norms = np.sqrt(np.add.reduce(np.square(m[:, rows:]), axis=1, dtype=np.float64)
+                    + np.add.reduce(np.square(np.triu(m[:, :rows])), axis=1, dtype=np.float64))
+    alpha = m[k, k].astype(np.float64)
+    # The reflector LAPACK's larfg builds from x = m[k, k:]: H x = beta e1 with beta = -sign(alpha) ||x||,
+    # v = (1, x[1:] / (alpha - beta)), tau = (beta - alpha) / beta; tau = 0 when x = 0.
+    beta = -np.copysign(norms, alpha)
+    nonzero = norms > 0.0
+    tau = np.where(nonzero, (beta - alpha) / np.where(nonzero, beta, 1.0), 0.0).astype(m.dtype)
+    m *= np.where(nonzero, 1.0 / np.where(nonzero, alpha - beta, 1.0), 0.0).astype(m.dtype)[:, None]
+    lapack_view = m.T                      # Fortran-ordered (cols, rows): m's own memory
+    orgqr = lapack.get_lapack_funcs("orgqr", (lapack_view,))
+    lwork = int(orgqr(lapack_view, tau, lwork=-1)[1][0].real)   # workspace query: blocked LAPACK
+    q, _, info = orgqr(lapack_view, tau, lwork=lwork, overwrite_a=True)   # (reads only below the diagonal)
+    if info != 0:
+        raise RuntimeError(f"LAPACK orgqr failed (info={info})")
+    if not np.shares_memory(q, m):         # (f2py works in place on Fortran-ordered input)
+        m[...] = q.T
+    # The sign correction (R's diagonal |beta| > 0) and the gain, in one pass.
+    m *= (scale * np.where(beta < 0.0, -1.0, 1.0)).astype(m.dtype)[:, None]
+    return m
+
+
+def orthogonal_(out: np.ndarray, gain: float = 1.0, *, layout: str = "torch", column_axis: int | None = None,
+                full_shape=None, offset: int = 0, seed: int | None = None, stream: int = 0,
+                num_threads: int | None = None, dtype=None) -> np.ndarray:
+    """A (semi-)orthogonal matrix times gain, Haar-distributed as torch.nn.init.orthogonal_'s
+    sign-corrected QR of a Gaussian matrix (Mezzadri, math-ph/0609050), generated from Gaussian
+    Householder reflectors (Stewart 1980; see _haar_rows_) at half the cost of a QR.  Computed in
+    float64 for float64 output, else in float32 (as torch does).  More than 2 dims are flattened
+    as torch does, (shape[0], -1), or as Keras, (-1, shape[-1]), with layout='keras'.
+    column_axis (layouts 'keras'/'jax') is jax.nn.initializers.orthogonal's: the
+    (size / shape[column_axis], shape[column_axis]) matrix, the other axes in order, moved back so
+    its columns lie along column_axis (default -1, the Keras flattening).  A shard computes the
+    whole matrix (O(whole) memory) and keeps its slice."""
     out, fmt, shape, off = _whole(out, full_shape, offset, dtype)
     if len(shape) < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     if layout not in ("torch", "keras", "jax"):
         raise ValueError(f"layout={layout!r} is not supported; use one of ['torch', 'keras', 'jax']")
     gain = check.real("gain", gain)
+    if abs(gain) > fmt.max:   # |Q| <= 1: a gain in range keeps every value in range (else: inf)
+        raise ValueError(f"gain={gain} is outside the range of {fmt.name} (±{fmt.max:.6g})")
+    col = len(shape) - 1
+    if column_axis is not None:
+        if layout == "torch":
+            raise ValueError("column_axis is for layout='keras' or 'jax' (channels-last); layout='torch' "
+                             "flattens to (shape[0], -1)")
+        col = check.integer("column_axis", column_axis, -len(shape), len(shape)) % len(shape)
     size = math.prod(shape)
     if size == 0:
         return out
-    rows = shape[0] if layout == "torch" else size // shape[-1]
+    rows = shape[0] if layout == "torch" else size // shape[col]
     cols = size // rows
-    tall, short = max(rows, cols), min(rows, cols)
-    work = np.float64 if fmt.wide else np.float32
-    # A (short, tall) C-order Gaussian viewed as its transpose: the (tall, short) Fortran-order
-    # matrix LAPACK factors in place, without a copy.
-    gauss = normal_(np.empty((short, tall), work), seed=_seeding.resolve(seed), stream=stream,
-                    num_threads=num_threads).T
-    geqrf, orgqr = lapack.get_lapack_funcs(("geqrf", "orgqr"), (gauss,))
-    lwork = int(geqrf(gauss, lwork=-1)[2][0].real)    # workspace queries: blocked (fast) LAPACK
-    qr, tau, _, info = geqrf(gauss, lwork=lwork, overwrite_a=True)
-    signs = np.where(np.diag(qr) < 0, -1.0, 1.0).astype(work)
-    lwork = int(orgqr(qr, tau, lwork=-1)[1][0].real)
-    q, _, info2 = orgqr(qr, tau, lwork=lwork, overwrite_a=True)
-    if info != 0 or info2 != 0:
-        raise RuntimeError(f"LAPACK QR failed (geqrf info={info}, orgqr info={info2})")
-    q *= signs
-    if rows < cols:
-        q = q.T
-    return _write(out, fmt, gain * q.reshape(-1)[off:off + out.size])
+    work = np.dtype(np.float64 if fmt.wide else np.float32)
+    # The matrix is formed in out itself when out is float32/float64, not a shard, and its rows
+    # (the wider side) lie in out's memory order; otherwise in a buffer of its own.
+    direct = out.dtype == work and out.size == size and col == len(shape) - 1
+    wide = rows <= cols
+    m = out.reshape(rows, cols) if direct and wide else np.empty((min(rows, cols), max(rows, cols)), work)
+    normal_(m, seed=_seeding.resolve(seed), stream=stream, num_threads=num_threads)
+    _haar_rows_(m, gain)
+    q = m if wide else m.T
+    if direct:
+        if not wide:
+            np.copyto(out.reshape(rows, cols), q)
+        return out
+    if col != len(shape) - 1:   # rows run over the other axes in order; put the columns back at col
+        q = np.moveaxis(q.reshape(shape[:col] + shape[col + 1:] + (shape[col],)), -1, col)
+    return _write(out, fmt, q.reshape(-1)[off:off + out.size])
+
+
+def delta_orthogonal(out: np.ndarray, gain: float = 1.0, *, column_axis: int = -1, full_shape=None, offset: int = 0,
+                     seed: int | None = None, stream: int = 0, num_threads: int | None = None,
+                     dtype=None) -> np.ndarray:
+    """jax.nn.initializers.delta_orthogonal: a 3-, 4- or 5-D channels-last conv kernel that is zero except
+    at the spatial centre (index (k - 1) // 2 of each spatial dim), where it is
+    orthogonal(shape[-2:], gain, column_axis=column_axis) with the same seed; needs shape[-1] >= shape[-2].
+    Xiao et al., Dynamical Isometry and a Mean Field Theory of CNNs (2018), arXiv:1806.05393."""
+    out, fmt, shape, off = _whole(out, full_shape, offset, dtype)
+    if len(shape) not in (3, 4, 5):
+        raise ValueError(f"Delta orthogonal initializer requires a 3D, 4D or 5D shape; got {shape}")
+    if shape[-1] < shape[-2]:
+        raise ValueError(f"`fan_in` must be less or equal than `fan_out`; got shape {shape} "
+                         f"(shape[-2] = {shape[-2]} > shape[-1] = {shape[-1]})")
+    check.integer("column_axis", column_axis, -2, 2)   # an axis of the 2-D centre matrix
+    centre = orthogonal_(np.empty(shape[-2:], out.dtype), gain, layout="jax", column_axis=column_axis, seed=seed,
+                         stream=stream, num_threads=num_threads, dtype=dtype)
+    if math.prod(shape) == 0:
+        return out
+    whole = np.zeros(shape, out.dtype)   # +0.0 is all-zero bits in every format, bfloat16 storage included
+    whole[tuple((k - 1) // 2 for k in shape[:-2])] = centre
+    out.reshape(-1)[...] = whole.reshape(-1)[off:off + out.size]
+    return out
 
 
 def sparse_(out: np.ndarray, sparsity: float, std: float = 0.01, *, full_shape=None, offset: int = 0,
@@ -352,23 +461,33 @@ def truncated_normal(out: np.ndarray, mean: float = 0.0, stddev: float = 0.05, *
                      seed: int | None = None, stream: int = 0, num_threads: int | None = None, dtype=None) -> np.ndarray:
     """Keras TruncatedNormal(mean=0, stddev=0.05): N(mean, stddev²) cut at mean ± 2 stddev."""
     _whole(out, full_shape, offset, dtype)
-    stddev = check.real("stddev", stddev)
-    return trunc_normal_(out, mean, stddev, mean - 2.0 * stddev, mean + 2.0 * stddev, seed=seed, stream=stream,
-                         offset=offset, num_threads=num_threads, dtype=dtype)
+    mean, stddev = check.real("mean", mean), check.real("stddev", stddev)   # (before mean - 2 stddev: no OverflowError)
+    if not stddev > 0:
+        raise ValueError(f"stddev must be > 0; got {stddev}")
+    with _derived_from(seed, stream, num_threads, mean=mean, stddev=stddev):
+        return trunc_normal_(out, mean, stddev, mean - 2.0 * stddev, mean + 2.0 * stddev, seed=seed, stream=stream,
+                             offset=offset, num_threads=num_threads, dtype=dtype)
 
 
 def random_uniform(out: np.ndarray, minval: float = -0.05, maxval: float = 0.05, *, full_shape=None, offset: int = 0,
                    seed: int | None = None, stream: int = 0, num_threads: int | None = None, dtype=None) -> np.ndarray:
     """Keras RandomUniform(minval=-0.05, maxval=0.05)."""
     _whole(out, full_shape, offset, dtype)
-    return uniform_(out, minval, maxval, seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
+    if check.real("minval", minval) > check.real("maxval", maxval):   # (errors in the caller's names)
+        raise ValueError(f"minval must be <= maxval; got minval={minval}, maxval={maxval}")
+    with _derived_from(seed, stream, num_threads, minval=minval, maxval=maxval):
+        return uniform_(out, minval, maxval, seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
 
 
 def random_normal(out: np.ndarray, mean: float = 0.0, stddev: float = 0.05, *, full_shape=None, offset: int = 0,
                   seed: int | None = None, stream: int = 0, num_threads: int | None = None, dtype=None) -> np.ndarray:
     """Keras RandomNormal(mean=0, stddev=0.05)."""
     _whole(out, full_shape, offset, dtype)
-    return normal_(out, mean, stddev, seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
+    mean, stddev = check.real("mean", mean), check.real("stddev", stddev)
+    if stddev < 0:
+        raise ValueError(f"stddev must be >= 0; got {stddev}")
+    with _derived_from(seed, stream, num_threads, mean=mean, stddev=stddev):
+        return normal_(out, mean, stddev, seed=seed, stream=stream, offset=offset, num_threads=num_threads, dtype=dtype)
 
 
 # ---------------------------------------------------------------- embedding presets
@@ -377,9 +496,13 @@ def torch_embedding(out: np.ndarray, padding_idx: int | None = None, *, full_sha
                     seed: int | None = None, stream: int = 0, num_threads: int | None = None, dtype=None) -> np.ndarray:
     """N(0, 1), torch.nn.Embedding.reset_parameters' default; the padding_idx row (if any) is zero."""
     out, fmt, shape, off = _whole(out, full_shape, offset, dtype)
-    normal_(out, seed=seed, stream=stream, offset=off, num_threads=num_threads, dtype=dtype)
-    if padding_idx is not None and len(shape) == 2:
+    if padding_idx is not None:   # checked before the fill: nothing is written on a bad padding_idx
+        if len(shape) != 2:
+            raise ValueError(f"padding_idx is a row of a 2-D (num_embeddings, embedding_dim) table, as "
+                             f"torch.nn.Embedding's weight; got shape {shape}")
         row = check.integer("padding_idx", padding_idx, -shape[0], shape[0]) % shape[0]
+    normal_(out, seed=seed, stream=stream, offset=off, num_threads=num_threads, dtype=dtype)
+    if padding_idx is not None:
         lo, hi = max(row * shape[1] - off, 0), min((row + 1) * shape[1] - off, out.size)
         if lo < hi:
             out.reshape(-1)[lo:hi] = encode(np.zeros(1), out, fmt)[0]

@@ -1,24 +1,25 @@
 """init_npy: write an initialized tensor straight to a standard .npy file, in bounded memory."""
 from __future__ import annotations
 
-import inspect
+import contextlib
+import errno
+import io
 import math
 import os
+import secrets
+import signal
+import stat
 import sys
-import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from . import _seeding
 from . import _validate as check
-from . import initializers
-from .registry import _check_params, get
+from .registry import scheme as _scheme
 
-# Schemes that need the whole tensor at once (a QR, a per-column mask): filled in one piece.
-WHOLE_TENSOR = (initializers.orthogonal_, initializers.orthogonal, initializers.sparse_)
 NPY_DTYPES = ("float16", "float32", "float64")
 
 
@@ -36,23 +37,9 @@ def _npy_dtype(dtype) -> np.dtype:
     return dt
 
 
-def resolve_scheme(scheme: str, seed, params: dict):
-    """The scheme's function and its keyword arguments, validated (shared with fastinit.dask)."""
-    fn = get(scheme)
-    for reserved in ("full_shape", "offset", "out", "dtype"):
-        if reserved in params:
-            raise ValueError(f"{reserved}= is set by fastinit here; do not pass it")
-    _check_params(scheme, fn, params)
-    kwargs = dict(params)
-    if "seed" in inspect.signature(fn).parameters:
-        kwargs["seed"] = _seeding.resolve(seed)
-    elif seed is not None:
-        raise ValueError(f"scheme {scheme!r} is not random and takes no seed")
-    return fn, kwargs
-
-
 class _Progress:
-    """tqdm when installed, else a plain line on stderr about once a second."""
+    """tqdm when installed, else a plain line on stderr about once a second; both in GiB (tqdm's
+    own byte scaling would print binary multiples with decimal names, "732M ... MB/s")."""
 
     def __init__(self, total: int, label: str, enabled: bool):
         self.total, self.label, self.done, self.bar, self.enabled = total, label, 0, None, enabled
@@ -60,14 +47,16 @@ class _Progress:
         if enabled:
             try:
                 from tqdm import tqdm
-                self.bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=label)
+                # byte counts / 2**30 are exact in a float (multiples of 2**-30 below 2**53 bytes)
+                self.bar = tqdm(total=total / 2**30, unit="GiB", desc=label,
+                                bar_format="{l_bar}{bar}| {n:.2f}/{total:.2f} GiB [{elapsed}<{remaining}, {rate_noinv_fmt}]")
             except ImportError:
                 pass
 
     def update(self, n: int) -> None:
         self.done += n
         if self.bar is not None:
-            self.bar.update(n)
+            self.bar.update(n / 2**30)
         elif self.enabled and (time.monotonic() - self.last > 1.0 or self.done == self.total):
             self.last = time.monotonic()
             pct = 100.0 * self.done / self.total if self.total else 100.0
@@ -85,6 +74,130 @@ def _write(f, chunk: np.ndarray) -> None:
     f.write(memoryview(chunk.reshape(-1)).cast("B"))
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP (a job scheduler's stop) arrived during init_npy.  Raised by the handler
+    that init_npy installs for the duration of a write (only where the signal's action was the
+    default, in the main thread) so that the temporary file is removed before the process dies of
+    the signal; the command line raises it from its own handlers, to print a message first."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def _cleanup_before_stop_signals():
+    """Within the block, SIGTERM/SIGHUP raise Terminated (so cleanups run); after it, the process
+    dies of that signal, as it would have without the cleanup.  Handlers set by the program are
+    left alone (Python can only install handlers in the main thread)."""
+    installed = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in STOP_SIGNALS:
+            if signal.getsignal(sig) == signal.SIG_DFL:
+                installed[sig] = signal.signal(sig, _raise_terminated)
+    try:
+        yield
+    except Terminated as stop:
+        if stop.signum not in installed:     # raised by the program's own handler: its business
+            raise
+        for sig, old in installed.items():
+            signal.signal(sig, old)
+        installed.clear()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.kill(os.getpid(), stop.signum)    # the default action: the process ends here
+        raise
+    finally:
+        for sig, old in installed.items():
+            signal.signal(sig, old)
+
+
+def _destination(path: Path) -> Path:
+    """The file to replace: ``path``, or the final target when ``path`` is a symbolic link (np.save
+    writes through a link; so do we, by replacing the target, and the link stays)."""
+    if not path.is_symlink():
+        return path
+    target = Path(os.path.realpath(path))
+    if target.is_symlink():                  # realpath stops where the links loop
+        raise OSError(errno.ELOOP, f"cannot write {path}: too many levels of symbolic links")
+    return target
+
+
+def _gib(nbytes: int) -> str:
+    return f"{nbytes / 2**30:.2f} GiB"
+
+
+def _check_free_space(directory: Path, nbytes: int, path: Path) -> None:
+    """Refuse before writing anything when the file cannot fit (the old file's space, when one is
+    replaced, is freed only after the rename)."""
+    try:
+        st = os.statvfs(directory)
+    except (AttributeError, OSError):        # no statvfs here: a full disk is still reported on write
+        return
+    if st.f_blocks == 0:                     # pseudo and some network filesystems report no sizes
+        return
+    free = st.f_bavail * st.f_frsize
+    if nbytes > free:
+        raise OSError(errno.ENOSPC, f"cannot write {path}: it needs {_gib(nbytes)} ({nbytes} bytes) but "
+                                    f"{directory} has {_gib(free)} free; nothing was written")
+
+
+def _create_temporary(directory: Path, name: str, mode: int | None) -> tuple[int, str]:
+    """A new hidden file beside the destination.  Created with 0666 so the umask (and a default
+    ACL) applies as for np.save; ``mode`` (an existing file's) replaces that when given."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.part")
+        try:
+            fd = os.open(tmp, flags, 0o666)
+        except FileExistsError:
+            continue
+        if mode is not None:
+            try:
+                os.chmod(tmp, mode)
+            except BaseException:
+                os.close(fd)
+                _remove(tmp)
+                raise
+        return fd, tmp
+    raise FileExistsError(errno.EEXIST, f"no free temporary name in {directory}")
+
+
+def _existing_mode(target: Path) -> int | None:
+    try:
+        return stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        return None
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make the rename durable (POSIX); where directories cannot be opened, the rename still stands."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _header(dt: np.dtype, shape: tuple[int, ...]) -> bytes:
+    buf = io.BytesIO()
+    header = {"descr": np.lib.format.dtype_to_descr(dt), "fortran_order": False, "shape": shape}
+    np.lib.format.write_array_header_1_0(buf, header)
+    return buf.getvalue()
+
+
 def init_npy(path: str | os.PathLike, shape: Sequence[int] | int, scheme: str, *, dtype=np.float32,
              seed: int | None = None, progress: bool = True, overwrite: bool = False,
              chunk_bytes: int = 64 << 20, **params) -> Path:
@@ -93,50 +206,61 @@ def init_npy(path: str | os.PathLike, shape: Sequence[int] | int, scheme: str, *
     it in memory at a time (orthogonal and sparse need the whole tensor and take O(size) memory).
 
     The file is written under a temporary name beside ``path`` and renamed on success, so an
-    interrupted or failed run (Ctrl-C, disk full) leaves neither ``path`` nor a temporary behind.
-    An existing ``path`` is an error unless ``overwrite=True``.  Returns the path."""
+    interrupted or failed run (Ctrl-C, SIGTERM, SIGHUP, disk full) leaves neither ``path`` nor a
+    temporary behind; a file that cannot fit in the free space is refused before anything is
+    written.  An existing ``path`` is an error unless ``overwrite=True``.  As with ``np.save``: a
+    new file gets mode 0666 less the umask, a replaced file keeps its mode, and a symbolic link is
+    written through (its target is replaced atomically; the link stays).  Returns the path."""
     path = Path(path)
     shape = check.shape("shape", shape)
     dt = _npy_dtype(dtype)
     chunk_bytes = check.integer("chunk_bytes", chunk_bytes, 1, 1 << 62)
-    fn, kwargs = resolve_scheme(scheme, seed, params)
-    parent = path.parent if str(path.parent) else Path(".")
+    rec = _scheme(scheme)
+    kwargs = rec.resolve(seed, params)
+    target = _destination(path)
+    shown = str(path) if target == path else f"{path} (a link to {target})"
+    parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
         if parent.exists():
-            raise NotADirectoryError(f"cannot write {path}: {parent} is not a directory")
-        raise FileNotFoundError(f"cannot write {path}: directory {parent} does not exist")
-    if path.is_dir():
-        raise IsADirectoryError(f"cannot write {path}: it is a directory")
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} already exists; pass overwrite=True (command line: --force) to replace it")
+            raise NotADirectoryError(f"cannot write {shown}: {parent} is not a directory")
+        raise FileNotFoundError(f"cannot write {shown}: directory {parent} does not exist")
+    if target.is_dir():
+        raise IsADirectoryError(f"cannot write {shown}: it is a directory")
+    if target.exists() and not overwrite:
+        raise FileExistsError(f"{shown} already exists; pass overwrite=True (command line: --force) to replace it")
     total = math.prod(shape)
-    per = total if fn in WHOLE_TENSOR else max(1, chunk_bytes // dt.itemsize)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=parent)
-    except OSError as e:
-        raise type(e)(e.errno, f"cannot write in {parent}: {e.strerror}") from e
-    bar = _Progress(total * dt.itemsize, path.name, progress)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            header = {"descr": np.lib.format.dtype_to_descr(dt), "fortran_order": False, "shape": shape}
-            np.lib.format.write_array_header_1_0(f, header)
-            buf = np.empty(min(per, total), dt)
-            for start in range(0, total, per):
-                view = buf[:min(per, total - start)]
-                fn(view, full_shape=shape, offset=start, **kwargs)
-                _write(f, view)
-                bar.update(view.nbytes)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        _remove(tmp)
-        raise type(e)(e.errno, f"writing {path} failed: {e.strerror}") from e
-    except BaseException:
-        _remove(tmp)
-        raise
-    finally:
-        bar.close()
+    header = _header(dt, shape)
+    _check_free_space(parent, len(header) + total * dt.itemsize, path)
+    if total == 0:   # no chunk will be filled: check the parameters here (as fastinit.init does)
+        rec.fn(np.empty(shape, dt), **kwargs)
+    per = max(1, total if rec.whole_tensor else chunk_bytes // dt.itemsize)   # range() needs a step >= 1
+    with _cleanup_before_stop_signals():
+        try:
+            fd, tmp = _create_temporary(parent, target.name, _existing_mode(target))
+        except OSError as e:
+            raise type(e)(e.errno, f"cannot write in {parent}: {e.strerror or e}") from e
+        bar = _Progress(total * dt.itemsize, path.name, progress)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(header)
+                buf = np.empty(min(per, total), dt)
+                for start in range(0, total, per):
+                    view = buf[:min(per, total - start)]
+                    rec.fn(view, full_shape=shape, offset=start, **kwargs)
+                    _write(f, view)
+                    bar.update(view.nbytes)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, target)
+        except OSError as e:
+            _remove(tmp)
+            raise type(e)(e.errno, f"writing {shown} failed: {e.strerror}") from e
+        except BaseException:
+            _remove(tmp)
+            raise
+        finally:
+            bar.close()
+    _sync_directory(parent)   # the file is complete: a stop signal from here on just ends the process
     return path
 
 

@@ -5,36 +5,192 @@ CPU tensors of float32, float64, float16 and bfloat16 are filled in place, witho
 Seeding follows torch: each call draws its 64-bit fastinit seed from ``generator`` or, when it is
 None, from torch's default generator, so ``torch.manual_seed(42)`` makes fastinit.torch exactly as
 reproducible as it makes torch (the values differ from torch's own: the generator is Philox,
-not torch's).  Non-contiguous tensors, and tensors on other devices, are filled on the CPU in a
-contiguous temporary and copied in (values follow the tensor's logical row-major order).
-Meta tensors are left alone, as torch does.
+not torch's).  A tensor's seed is drawn on its own device, from ``generator`` or that device's
+default generator (CPU: ``torch.default_generator``; ``cuda:i``: ``torch.cuda.default_generators[i]``),
+whatever ``torch.device(...)`` / ``set_default_device`` context is active.  Non-contiguous tensors,
+and tensors on other devices, are filled on the CPU in a contiguous temporary and copied in (values
+follow the tensor's logical row-major order).  Writes are seen by autograd (the version counter is
+bumped, so a tensor saved for backward and refilled makes ``backward()`` raise, as torch does).
 
-``patch()`` routes ``torch.nn.init.*`` to these functions, so third-party model code
-(``nn.Linear``, ``nn.Embedding``, ...) initializes at fastinit speed without edits::
+What torch accepts, fastinit.torch accepts, with torch's own errors and warnings:
+
+- Shape and structure checks (rank, fans, mode, nonlinearity, dirac's groups) are torch's own code,
+  run on a meta tensor of the same shape (nothing allocated), so they raise exactly what torch
+  raises.  Bad numeric parameters are refused by fastinit's checks with nothing written: a wrong
+  type raises TypeError (as torch), a bad value (``uniform_(t, 1, 0)``, ``normal_(t, std=-1)``, a
+  constant beyond float16's range) :class:`ArgumentError`, a ValueError that is also the
+  RuntimeError torch raises for them; ``trunc_normal_(std=0)`` raises a ZeroDivisionError, as torch.
+- 0-d tensors as parameters (``std=torch.tensor(.02)``) are read as numbers.
+- Tensors fastinit does not fill itself go to torch.nn.init's ORIGINAL function (saved when this
+  module is imported, before any patch), so they behave exactly as under torch: dtypes other than
+  float32/float64/float16/bfloat16 (integer, bool, complex, float8...), meta tensors, zero-element
+  tensors, non-strided layouts, tensor subclasses that cannot expose their memory (those with their
+  own ``__torch_dispatch__`` or ``__torch_function__``: FakeTensor, FunctionalTensor, ...), any
+  tensor while a ``TorchDispatchMode`` (FakeTensorMode, ...) is active or while ``torch.compile`` /
+  ``torch.export`` trace (``torch.compiler.is_compiling()``), and ``constant_(t, nan)``.  One
+  exception: torch's trunc_normal_ cannot be traced (its rejection loop reads values), so traced
+  tensors get N(mean, std²) truncated to [a, b] by inverse CDF in torch ops instead.  (DTensors
+  are filled shard by shard, see fastinit/_torch_dtensor.py.)
+
+``patch()`` routes torch.nn.init's functions to these, so third-party model code (``nn.Linear``,
+``nn.Embedding``, ``nn.MultiheadAttention``, ``nn.Transformer``, ...) initializes at fastinit speed
+without edits::
 
     with fastinit.torch.patch():
         model = build_model()          # nn.Embedding(10_000_000, 128) fills on every core
+
+It replaces torch's functions wherever a loaded module holds them: ``torch.nn.init.<name>`` and
+every module that did ``from torch.nn.init import <name>`` (torch.nn.modules.activation and
+.transformer do), including the deprecated aliases (``torch.nn.init.uniform``, ...).
 """
 from __future__ import annotations
 
+import math
+import sys
+import threading
+import types
+import warnings
+
 import numpy as np
 import torch as _torch
+import torch.nn.init as _tinit
 
-from . import kernels as _k
-from . import initializers as _s
 from .fans import calculate_gain
+from .registry import scheme as _scheme
+from . import _torch_dtensor
+from ._torch_materialize import materialize
 
 __all__ = ["uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_", "eye_", "dirac_",
            "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_",
-           "calculate_gain", "patch"]
+           "calculate_gain", "patch", "materialize"]
+
+__all__ += ["ArgumentError"]
 
 _NUMPY_VIEWABLE = {_torch.float32, _torch.float64, _torch.float16}
+_FILLED = _NUMPY_VIEWABLE | {_torch.bfloat16}
+
+_SCHEMES = ("uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_", "eye_", "dirac_",
+            "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_")
+# torch.nn.init's deprecated spellings (each warns and calls the underscore function)
+_DEPRECATED = tuple(n[:-1] for n in _SCHEMES if hasattr(_tinit, n[:-1]) and hasattr(_tinit, n))
+
+# torch.nn.init's own functions, saved before any patch(): what the tensors fastinit does not fill
+# are handed to, and what patch() replaces and restores.
+_TORCH = {name: getattr(_tinit, name) for name in _SCHEMES + _DEPRECATED}
+
+# torch's keyword names that the registry's functions spell differently
+_FASTINIT_NAMES = {("uniform_", "a"): "low", ("uniform_", "b"): "high"}
+
+# the __torch_function__ of tensors whose memory fastinit may write: Tensor's default (plain
+# subclasses) and the disabled one (Parameter)
+_PLAIN_TORCH_FUNCTION = (_torch.Tensor.__torch_function__.__func__, _torch._C._disabled_torch_function_impl)
 
 
-def _seed(generator) -> int:
-    """One 64-bit seed drawn from torch's generator (the default one when generator is None)."""
-    draws = _torch.empty(2, dtype=_torch.int64).random_(0, 1 << 32, generator=generator).tolist()
+class ArgumentError(ValueError, RuntimeError):
+    """A bad argument value fastinit.torch refuses, with nothing written: a ValueError (as fastinit
+    raises) that is also a RuntimeError (as torch raises for out-of-range values: ``uniform_(t, 1, 0)``,
+    a constant beyond float16's range), so code written for either catches it."""
+
+
+class _ZeroStdError(ValueError, ZeroDivisionError):
+    """trunc_normal_ with std=0, for which torch raises ZeroDivisionError."""
+
+
+class _NotATensorError(TypeError, AttributeError):
+    """A non-tensor argument: torch.nn.init fails on it with AttributeError ('list' object has no
+    attribute 'uniform_'), fastinit with this TypeError, which is also an AttributeError."""
+
+
+def _seed(generator, device="cpu") -> int:
+    """One 64-bit seed drawn from ``generator`` or, when it is None, from the default generator of
+    ``device`` (as torch's in-place samplers choose: torch.default_generator for CPU,
+    torch.cuda.default_generators[i] for cuda:i).  The device is explicit, so a torch.device(...)
+    or set_default_device context cannot move the draw, and a generator on another device than the
+    tensor's raises torch's own error."""
+    draws = _torch.empty(2, dtype=_torch.int64, device=device).random_(0, 1 << 32, generator=generator).tolist()
     return draws[0] | (draws[1] << 32)
+
+
+def _dispatch_mode_active() -> bool:
+    """Whether a TorchDispatchMode (FakeTensorMode, FunctionalTensorMode, a logging mode...) is on the
+    stack: its tensors have no memory, or it wants to see every op, so torch's function must run."""
+    from torch.utils._python_dispatch import _get_current_dispatch_mode  # (no public spelling in 2.13)
+
+    return _get_current_dispatch_mode() is not None
+
+
+def _traced(tensor: _torch.Tensor) -> bool:
+    """Whether tensor's ops must go through torch: while torch.compile / torch.export trace, under a
+    dispatch mode, and for subclasses with their own __torch_dispatch__ (FakeTensor, FunctionalTensor:
+    they have no memory to expose) or their own __torch_function__ (it must see the op)."""
+    if _torch.compiler.is_compiling() or _dispatch_mode_active():
+        return True
+    if _torch_dtensor.is_dtensor(tensor):
+        return False
+    cls = type(tensor)
+    torch_function = getattr(cls.__torch_function__, "__func__", cls.__torch_function__)
+    return cls.__torch_dispatch__ is not _torch.Tensor.__torch_dispatch__ or torch_function not in _PLAIN_TORCH_FUNCTION
+
+
+def _torch_fills(tensor: _torch.Tensor) -> bool:
+    """Whether tensor goes to torch.nn.init's own function instead of a fastinit fill (see the
+    module docstring): traced tensors, meta, empty, dtypes and layouts fastinit does not fill."""
+    return (_traced(tensor) or tensor.is_meta or tensor.numel() == 0 or tensor.dtype not in _FILLED
+            or tensor.layout != _torch.strided)
+
+
+def _number(value):
+    """A 0-d tensor parameter (``std=torch.tensor(.02)``) as a Python number (torch reads them so)."""
+    if isinstance(value, _torch.Tensor) and value.dim() == 0:
+        return value.item()
+    return value
+
+
+def _torch_checks(scheme: str, tensor: _torch.Tensor, params: dict) -> None:
+    """torch.nn.init's own checks of shape and structure arguments (rank, fans, mode, nonlinearity,
+    groups), run by torch's code on a meta tensor of the same shape (nothing allocated), so they
+    raise exactly what torch raises.  (Not the whole function: sampling on meta costs ~1 ms.)
+    Numeric parameters are checked by fastinit's kernels (see ArgumentError)."""
+    if scheme in ("uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_"):
+        return                                  # (no shape checks in torch)
+    meta = _torch.empty(tensor.shape, dtype=tensor.dtype, device="meta")
+    if scheme in ("dirac_", "orthogonal_", "sparse_"):
+        _TORCH[scheme](meta, **params)          # checks, then returns at once for a meta tensor
+    elif scheme in ("xavier_uniform_", "xavier_normal_"):
+        _tinit._calculate_fan_in_and_fan_out(meta)
+    elif scheme in ("kaiming_uniform_", "kaiming_normal_"):
+        _tinit._calculate_correct_fan(meta, params["mode"])
+        _tinit.calculate_gain(params["nonlinearity"], params["a"])
+    elif scheme == "eye_" and meta.dim() != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+
+
+def _is_nan(value) -> bool:
+    value = _number(value)
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _trunc_normal_checks(mean, std, a, b, stacklevel: int) -> None:
+    """What torch's trunc_normal_ does before sampling and skips on meta tensors."""
+    if std == 0:
+        raise _ZeroStdError("std must be > 0 for trunc_normal_; got 0 (torch raises ZeroDivisionError)")
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
+                      "The distribution of values may be incorrect.", stacklevel=stacklevel + 1)
+
+
+def _trunc_normal_traceable(tensor, mean, std, a, b, generator):
+    """N(mean, std²) truncated to [a, b] in torch ops without data-dependent control flow, for traced
+    tensors (FakeTensorMode, torch.compile, torch.export), where torch's own rejection loop fails on
+    ``mask.any()``: u ~ U(Phi(alpha), Phi(beta)), x = mean + std * sqrt(2) * erfinv(2u - 1), clamped."""
+    mean, std, a, b = (float(_number(v)) for v in (mean, std, a, b))
+    _trunc_normal_checks(mean, std, a, b, stacklevel=4)
+    cdf_a = (1.0 + math.erf((a - mean) / std / math.sqrt(2.0))) / 2.0
+    cdf_b = (1.0 + math.erf((b - mean) / std / math.sqrt(2.0))) / 2.0
+    with _torch.no_grad():
+        tensor.uniform_(2 * cdf_a - 1, 2 * cdf_b - 1, generator=generator)
+        tensor.erfinv_().mul_(std * math.sqrt(2.0)).add_(mean).clamp_(min=a, max=b)
+    return tensor
 
 
 def _array(t: _torch.Tensor):
@@ -46,18 +202,41 @@ def _array(t: _torch.Tensor):
     raise TypeError(f"fastinit.torch fills float32, float64, float16 and bfloat16 tensors; got {t.dtype}")
 
 
-def _apply(tensor, fn, *args, generator=None, random=True, **kwargs):
+def _apply(tensor, scheme: str, generator=None, **params):
+    """Fill tensor in place with a registry scheme; random schemes draw their seed from torch.
+    ``params`` are torch.nn.init's keyword arguments of ``scheme`` (torch's names)."""
     if not isinstance(tensor, _torch.Tensor):
-        raise TypeError(f"tensor must be a torch.Tensor; got {type(tensor).__name__}")
-    if tensor.is_meta:
-        return tensor
-    in_place = tensor.device.type == "cpu" and tensor.is_contiguous()
+        raise _NotATensorError(f"tensor must be a torch.Tensor; got {type(tensor).__name__}")
+    rec = _scheme(scheme)
+    torch_kwargs = dict(params, generator=generator) if rec.random else params
+    if _torch_fills(tensor) or (scheme == "constant_" and _is_nan(params["val"])):
+        if scheme == "trunc_normal_" and _traced(tensor) and tensor.dtype in _FILLED and not tensor.is_meta:
+            return _trunc_normal_traceable(tensor, generator=generator, **params)
+        return _TORCH[scheme](tensor, **torch_kwargs)
+    if tensor.is_inference() and not _torch.is_inference_mode_enabled():
+        raise RuntimeError("Inplace update to inference tensor outside InferenceMode is not allowed. You can make "
+                           "a clone to get a normal tensor before doing inplace update. (fastinit.torch refuses "
+                           "it as torch does; see https://github.com/pytorch/rfcs/pull/17)")
+    _torch_checks(scheme, tensor, params)
+    params = {_FASTINIT_NAMES.get((scheme, k), k): _number(v) for k, v in params.items()}
+    if scheme == "trunc_normal_":
+        _trunc_normal_checks(**params, stacklevel=3)
+    if rec.random:
+        params["seed"] = _seed(generator, tensor.device)
+    if _torch_dtensor.is_dtensor(tensor):   # each rank fills its shard's block of the global fill
+        return _torch_dtensor.fill(tensor, rec, params)
+    in_place = tensor.device.type == "cpu" and tensor.is_contiguous() and not tensor.is_neg()
     work = tensor.detach() if in_place else _torch.empty(tensor.shape, dtype=tensor.dtype, device="cpu")
     arr, dtype = _array(work)
-    if random:
-        kwargs["seed"] = _seed(generator)
-    fn(arr, *args, dtype=dtype, **kwargs)
-    if not in_place:
+    try:
+        rec.fn(arr, dtype=dtype, **params)
+    except ValueError as error:   # raised before any write
+        raise ArgumentError(str(error)) from None
+    if in_place:
+        # written through numpy, which autograd cannot see: bump the version counter (shared by
+        # views and detach()) so a tensor saved for backward and refilled raises in backward()
+        _torch.autograd.graph.increment_version(tensor)
+    else:
         with _torch.no_grad():
             tensor.copy_(work)
     return tensor
@@ -65,86 +244,161 @@ def _apply(tensor, fn, *args, generator=None, random=True, **kwargs):
 
 def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator=None):
     """U[a, b)."""
-    return _apply(tensor, _k.uniform_, a, b, generator=generator)
+    return _apply(tensor, "uniform_", generator, a=a, b=b)
 
 
 def normal_(tensor, mean: float = 0.0, std: float = 1.0, generator=None):
     """N(mean, std²)."""
-    return _apply(tensor, _k.normal_, mean, std, generator=generator)
+    return _apply(tensor, "normal_", generator, mean=mean, std=std)
 
 
 def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0, generator=None):
     """N(mean, std²) truncated to [a, b] (absolute bounds), single pass by inversion."""
-    return _apply(tensor, _k.trunc_normal_, mean, std, a, b, generator=generator)
+    return _apply(tensor, "trunc_normal_", generator, mean=mean, std=std, a=a, b=b)
 
 
 def constant_(tensor, val: float):
-    return _apply(tensor, _s.constant_, val, random=False)
+    return _apply(tensor, "constant_", val=val)
 
 
 def zeros_(tensor):
-    return _apply(tensor, _s.zeros_, random=False)
+    return _apply(tensor, "zeros_")
 
 
 def ones_(tensor):
-    return _apply(tensor, _s.ones_, random=False)
+    return _apply(tensor, "ones_")
 
 
 def eye_(tensor):
-    return _apply(tensor, _s.eye_, random=False)
+    return _apply(tensor, "eye_")
 
 
 def dirac_(tensor, groups: int = 1):
-    return _apply(tensor, _s.dirac_, groups, random=False)
+    return _apply(tensor, "dirac_", groups=groups)
 
 
 def xavier_uniform_(tensor, gain: float = 1.0, generator=None):
-    return _apply(tensor, _s.xavier_uniform_, gain, generator=generator)
+    return _apply(tensor, "xavier_uniform_", generator, gain=gain)
 
 
 def xavier_normal_(tensor, gain: float = 1.0, generator=None):
-    return _apply(tensor, _s.xavier_normal_, gain, generator=generator)
+    return _apply(tensor, "xavier_normal_", generator, gain=gain)
 
 
 def kaiming_uniform_(tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", generator=None):
-    return _apply(tensor, _s.kaiming_uniform_, a, mode, nonlinearity, generator=generator)
+    return _apply(tensor, "kaiming_uniform_", generator, a=a, mode=mode, nonlinearity=nonlinearity)
 
 
 def kaiming_normal_(tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", generator=None):
-    return _apply(tensor, _s.kaiming_normal_, a, mode, nonlinearity, generator=generator)
+    return _apply(tensor, "kaiming_normal_", generator, a=a, mode=mode, nonlinearity=nonlinearity)
 
 
 def orthogonal_(tensor, gain: float = 1, generator=None):
-    return _apply(tensor, _s.orthogonal_, gain, generator=generator)
+    return _apply(tensor, "orthogonal_", generator, gain=gain)
 
 
 def sparse_(tensor, sparsity: float, std: float = 0.01, generator=None):
-    return _apply(tensor, _s.sparse_, sparsity, std, generator=generator)
+    return _apply(tensor, "sparse_", generator, sparsity=sparsity, std=std)
 
 
-_PATCHED = [n for n in __all__ if n.endswith("_")]
+def _deprecated(fn):
+    """torch.nn.init's deprecated spelling of fn (``uniform`` for ``uniform_``): warns as torch does."""
+    new_name = fn.__name__
+    old_name = new_name[:-1]
+
+    def deprecated_init(*args, **kwargs):
+        warnings.warn(f"`nn.init.{old_name}` is now deprecated in favor of `nn.init.{new_name}`.", FutureWarning,
+                      stacklevel=2)
+        return fn(*args, **kwargs)
+
+    deprecated_init.__name__ = deprecated_init.__qualname__ = old_name
+    deprecated_init.__doc__ = f"{old_name}(...): deprecated, use :func:`{new_name}`."
+    return deprecated_init
+
+
+for _name in _DEPRECATED:
+    globals()[_name] = _deprecated(globals()[_name + "_"])
+
+
+def _copy(fn: types.FunctionType) -> types.FunctionType:
+    """A distinct function object running fn's code: what patch() installs, so undo can tell the
+    bindings it made (even those made by modules imported while patched) from a user's own
+    ``from fastinit.torch import normal_``; same frames as fn, so warnings point where they should."""
+    twin = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
+    twin.__kwdefaults__, twin.__doc__, twin.__qualname__ = fn.__kwdefaults__, fn.__doc__, fn.__qualname__
+    twin.__module__ = fn.__module__
+    return twin
+
+
+_INSTALLED = {name: _copy(globals()[name]) for name in _TORCH}   # torch name -> what patch() puts there
+_patch_lock = threading.Lock()
+_patch_count = 0                                   # active patch objects
+_bindings: list[tuple[dict, str, str]] = []        # (module namespace, attribute, torch name) patched
+
+
+def _namespaces():
+    """The namespaces of every loaded module (a snapshot: imports may run concurrently)."""
+    for module in list(sys.modules.values()):
+        if isinstance(module, types.ModuleType):
+            namespace = getattr(module, "__dict__", None)
+            if isinstance(namespace, dict):
+                yield namespace
+
+
+def _install() -> None:
+    originals = {id(fn): name for name, fn in _TORCH.items()}
+    for namespace in _namespaces():
+        for attr, value in list(namespace.items()):
+            name = originals.get(id(value))
+            if name is not None and value is _TORCH[name]:
+                namespace[attr] = _INSTALLED[name]
+                _bindings.append((namespace, attr, name))
+
+
+def _uninstall() -> None:
+    for namespace, attr, name in _bindings:
+        if namespace.get(attr) is _INSTALLED[name]:
+            namespace[attr] = _TORCH[name]
+    _bindings.clear()
+    installed = {id(fn): name for name, fn in _INSTALLED.items()}
+    # modules imported while patched bound the installed functions by name: give them torch's
+    for namespace in _namespaces():
+        for attr, value in list(namespace.items()):
+            name = installed.get(id(value))
+            if name is not None and value is _INSTALLED[name]:
+                namespace[attr] = _TORCH[name]
 
 
 class patch:
-    """Route torch.nn.init.<scheme>_ to fastinit.torch.
+    """Route torch.nn.init's functions to fastinit.torch, wherever they are bound.
 
-    As a context manager, torch.nn.init is restored on exit; as a plain call,
-    ``p = fastinit.torch.patch()`` patches at once and ``p.undo()`` restores torch exactly."""
+    Replaces torch.nn.init.<name> (the 14 schemes and the deprecated aliases ``uniform``,
+    ``normal``, ...) and every attribute of a loaded module that holds one of torch's own functions
+    (``from torch.nn.init import xavier_uniform_`` in torch.nn.modules.activation and .transformer,
+    or in third-party code).  As a context manager, torch is restored on exit; as a plain call,
+    ``p = fastinit.torch.patch()`` patches at once and ``p.undo()`` restores torch exactly.
+    Patches nest and overlap: torch stays patched while any patch is active and is restored exactly
+    when the last one is undone, in whatever order they are undone; a binding someone else changed
+    while patched is left as they set it."""
 
     def __init__(self):
-        import torch.nn.init as tinit
-
-        self._module = tinit
-        self._saved = {name: getattr(tinit, name) for name in _PATCHED}
-        for name in _PATCHED:
-            setattr(tinit, name, globals()[name])
+        global _patch_count
+        with _patch_lock:
+            if _patch_count == 0:
+                _install()
+            _patch_count += 1
         self.active = True
 
     def undo(self) -> None:
-        if self.active:
-            for name, fn in self._saved.items():
-                setattr(self._module, name, fn)
+        """End this patch (idempotent); the last active one restores torch."""
+        global _patch_count
+        with _patch_lock:
+            if not self.active:
+                return
             self.active = False
+            _patch_count -= 1
+            if _patch_count == 0:
+                _uninstall()
 
     def __enter__(self) -> "patch":
         return self

@@ -34,3 +34,14 @@ def element_bits64(seed: int, stream: int, index: np.ndarray) -> np.ndarray:
 def simd_path(request):
     with fastinit.simd_path_used(request.param):
         yield request.param
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """For modules of many small fills (``pytestmark = pytest.mark.usefixtures("one_thread")``): one
+    thread spares an OpenMP team per fill, which costs milliseconds on a loaded machine; values never
+    depend on the thread count (tests/test_determinism.py checks that)."""
+    before = fastinit.get_num_threads()
+    fastinit.set_num_threads(1)
+    yield
+    fastinit.set_num_threads(before)

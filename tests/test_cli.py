@@ -2,6 +2,7 @@
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -28,7 +29,8 @@ def test_init_writes_the_fill(tmp_path):
     r = run(["init", "--shape", "1000,64", "--scheme", "kaiming_uniform", "--seed", "7", "--dtype", "float32",
              "--out", "t.npy", "--threads", "1", "--no-progress", "a=0.2", "mode=fan_out"], tmp_path)
     assert r.returncode == 0, r.stderr
-    assert "wrote t.npy" in r.stdout and "GB/s" in r.stdout
+    assert "wrote t.npy" in r.stdout and "seed=7" in r.stdout
+    assert r.stdout.rstrip().endswith("GiB/s)") and " GB" not in r.stdout     # one unit: GiB, as the progress bar
     ref = fastinit.init((1000, 64), "kaiming_uniform", seed=7, a=0.2, mode="fan_out")
     assert np.array_equal(np.load(tmp_path / "t.npy"), ref)
 
@@ -53,12 +55,105 @@ def test_init_existing_file_needs_force(tmp_path):
     assert r.returncode == 0 and np.load(tmp_path / "t.npy").shape == (10, 10)
 
 
-def test_init_bad_shape(tmp_path):
-    r = run(["init", "--shape", "10,ten", "--scheme", "normal", "--out", "t.npy"], tmp_path)
-    assert r.returncode == 2 and "--shape takes comma-separated integers" in r.stderr
+@pytest.mark.parametrize("shape,message", [
+    ("10,ten", "--shape takes comma-separated non-negative integers, e.g. 10000000,128; got '10,ten'"),
+    ("10,,3", "--shape '10,,3' has an empty entry"),
+    (",1000,64", "--shape ',1000,64' has an empty entry"),
+    ("1000,64,", "--shape '1000,64,' has an empty entry"),
+    ("", "--shape is empty"),
+    ("-5,3", "--shape entries must be non-negative; got -5 in '-5,3'"),
+    ("10,-3", "--shape entries must be non-negative; got -3"),
+    ("2.5,3", "--shape takes comma-separated non-negative integers"),
+])
+@pytest.mark.parametrize("joined", [False, True])
+def test_init_bad_shape(tmp_path, shape, message, joined):
+    shape_args = [f"--shape={shape}"] if joined else ["--shape", shape]
+    r = run(["init", *shape_args, "--scheme", "normal", "--out", "t.npy"], tmp_path)
+    assert r.returncode == 2 and message in r.stderr, r.stderr
+    assert "comma-separated non-negative integers, e.g. 10000000,128" in r.stderr   # the accepted form
+    assert os.listdir(tmp_path) == []
 
 
-def test_init_ctrl_c_leaves_nothing(tmp_path):
+def test_init_shape_with_x(tmp_path):
+    r = run(["init", "--shape", "20x3", "--scheme", "normal", "--seed", "1", "--out", "t.npy"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert np.array_equal(np.load(tmp_path / "t.npy"), fastinit.init((20, 3), "normal", seed=1))
+
+
+@pytest.mark.parametrize("scheme,shape,params", [
+    ("zeros", (4, 5), {}), ("ones_", (4, 5), {}), ("constant_", (4, 5), {"val": 3}), ("eye_", (4, 5), {}),
+    ("dirac_", (4, 4, 3), {}), ("identity", (4, 5), {"gain": 2.0})])
+def test_init_non_random_schemes(tmp_path, scheme, shape, params):
+    r = run(["init", "--shape", ",".join(map(str, shape)), "--scheme", scheme, "--out", "t.npy",
+             *(f"{k}={v}" for k, v in params.items())], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "seed=" not in r.stdout
+    assert np.array_equal(np.load(tmp_path / "t.npy"), fastinit.init(shape, scheme, **params))
+    os.remove(tmp_path / "t.npy")
+    r = run(["init", "--shape", ",".join(map(str, shape)), "--scheme", scheme, "--out", "t.npy", "--seed", "1",
+             *(f"{k}={v}" for k, v in params.items())], tmp_path)
+    assert r.returncode == 2 and f"--seed: scheme {scheme!r} is not random and takes no seed" in r.stderr
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--dtype", "bfloat16"], "bfloat16 has no .npy type"),
+    (["--dtype", "int8"], "'int8' is not a .npy type fastinit writes; choose float16, float32, float64"),
+    (["dtype=float64"], "dtype= is not a scheme parameter here: use --dtype"),
+    (["seed=3"], "seed= is not a scheme parameter here: use --seed"),
+    (["num_threads=2"], "num_threads= is not a scheme parameter here: use --threads"),
+    (["std=0.1", "std=0.2"], "parameter std= given twice"),
+    (["std=nan"], "std must be a finite number; got nan"),            # nan parsed as a float, not a string
+    (["mean=-inf"], "mean must be a finite number; got -inf"),
+    (["--threads", "0"], "--threads takes a positive integer; got '0'"),
+])
+def test_init_bad_options(tmp_path, args, message):
+    r = run(["init", "--shape", "10,10", "--scheme", "normal", "--out", "t.npy", *args], tmp_path)
+    assert r.returncode == 2 and message in r.stderr, r.stderr
+    assert os.listdir(tmp_path) == []
+
+
+def test_init_negative_gain_names_gain(tmp_path):
+    r = run(["init", "--shape", "10,10", "--scheme", "xavier_uniform", "--out", "t.npy", "gain=-1"], tmp_path)
+    assert r.returncode == 2 and "error: gain must be >= 0; got -1.0" in r.stderr and "low" not in r.stderr
+    assert os.listdir(tmp_path) == []
+
+
+def test_init_refuses_a_file_that_cannot_fit(tmp_path):
+    r = run(["init", "--shape", "140737488355328", "--scheme", "normal", "--out", "t.npy"], tmp_path)
+    assert r.returncode == 2
+    assert "error: cannot write t.npy: it needs 524288.00 GiB" in r.stderr and "nothing was written" in r.stderr
+    assert "[Errno" not in r.stderr
+    assert os.listdir(tmp_path) == []
+
+
+def test_init_file_modes(tmp_path):
+    r = run(["init", "--shape", "10", "--scheme", "normal", "--out", "t.npy"], tmp_path,
+            preexec_fn=lambda: os.umask(0o022))
+    assert r.returncode == 0 and stat.S_IMODE((tmp_path / "t.npy").stat().st_mode) == 0o644
+    os.chmod(tmp_path / "t.npy", 0o604)
+    r = run(["init", "--shape", "10", "--scheme", "normal", "--out", "t.npy", "--force"], tmp_path)
+    assert r.returncode == 0 and stat.S_IMODE((tmp_path / "t.npy").stat().st_mode) == 0o604
+
+
+def test_init_through_a_symlink(tmp_path):
+    (tmp_path / "t.npy").write_bytes(b"old")
+    (tmp_path / "link.npy").symlink_to("t.npy")
+    r = run(["init", "--shape", "10", "--scheme", "normal", "--seed", "2", "--out", "link.npy", "--force"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "link.npy").is_symlink()
+    assert np.array_equal(np.load(tmp_path / "t.npy"), fastinit.init((10,), "normal", seed=2))
+    assert sorted(os.listdir(tmp_path)) == ["link.npy", "t.npy"]
+
+
+@pytest.mark.parametrize("sig,message", [
+    (signal.SIGINT, "interrupted: big.npy was not written"),
+    (signal.SIGTERM, "stopped by SIGTERM: big.npy was not written"),
+    (signal.SIGHUP, "stopped by SIGHUP: big.npy was not written"),
+], ids=["SIGINT", "SIGTERM", "SIGHUP"])
+def test_init_stopped_leaves_nothing(tmp_path, sig, message):
+    """Ctrl-C, or a job scheduler's SIGTERM/SIGHUP: the temporary is removed, a message says so,
+    and the process ends by that signal (status 128 + n in a shell, so a script running it stops)."""
     env = {**os.environ, "FASTINIT_SIMD": "scalar"}        # slow path: the write takes many seconds
     proc = subprocess.Popen([sys.executable, "-m", "fastinit", "init", "--shape", "400000000", "--scheme",
                              "trunc_normal", "--out", "big.npy", "--threads", "1", "--no-progress"],
@@ -67,10 +162,10 @@ def test_init_ctrl_c_leaves_nothing(tmp_path):
     while not any(n.endswith(".part") for n in os.listdir(tmp_path)):   # writing has begun
         assert time.monotonic() < deadline and proc.poll() is None
         time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGINT)
+    os.kill(proc.pid, sig)
     out, err = proc.communicate(timeout=120)
-    assert proc.returncode == -signal.SIGINT, err     # killed by SIGINT: status 130 in a shell
-    assert "interrupted: big.npy was not written" in err
+    assert proc.returncode == -sig, err
+    assert message in err
     assert os.listdir(tmp_path) == []
 
 

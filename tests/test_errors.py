@@ -100,3 +100,106 @@ def test_no_representable_value():
         fastinit.uniform_(np.zeros(4, np.float16), 1.0001, 1.0002, seed=0)
     with pytest.raises(ValueError, match="no float16 value lies in"):
         fastinit.trunc_normal_(np.zeros(4, np.float16), 1.0, 1.0, 1.0001, 1.0002, seed=0)
+
+
+@pytest.mark.parametrize("name", ["xavier_uniform_", "xavier_normal_"])
+def test_negative_gain(name):
+    """Named as the caller passed it (not as the uniform bounds or std it would have become)."""
+    out = np.full((8, 4), SENTINEL, np.float32)
+    with pytest.raises(ValueError, match=r"gain must be >= 0; got -1.0"):
+        getattr(fastinit, name)(out, gain=-1.0, seed=0)
+    with pytest.raises(ValueError, match=r"gain must be >= 0; got -1.0"):
+        fastinit.init((8, 4), name, gain=-1, seed=0)
+    assert (out == SENTINEL).all()
+    assert np.array_equal(getattr(fastinit, name)(out, gain=0.0, seed=0), np.zeros((8, 4), np.float32))
+
+
+HUGE = 10 ** 400   # beyond float64: float(HUGE) raises OverflowError
+
+
+@pytest.mark.parametrize("call,name", [
+    (lambda o: fastinit.normal_(o, HUGE), "mean"),
+    (lambda o: fastinit.normal_(o, 0.0, HUGE), "std"),
+    (lambda o: fastinit.uniform_(o, -HUGE, 1.0), "low"),
+    (lambda o: fastinit.trunc_normal_(o, 0.0, 1.0, -HUGE, 1.0), "a"),      # a and b also take ±inf
+    (lambda o: fastinit.trunc_normal_(o, 0.0, 1.0, 0.0, HUGE), "b"),
+    (lambda o: fastinit.init(o, "normal", mean=HUGE), "mean"),
+    (lambda o: fastinit.init(o, "uniform_", a=-HUGE), "a"),
+    (lambda o: fastinit.init(o, "uniform", high=HUGE), "high"),
+    (lambda o: fastinit.init(o, "constant_", val=HUGE), "val"),
+    (lambda o: fastinit.init(o.reshape(10, 10), "xavier_uniform_", gain=HUGE), "gain"),
+    (lambda o: fastinit.init(o.reshape(10, 10), "kaiming_normal_", a=HUGE), "a"),
+    (lambda o: fastinit.init(o.reshape(10, 10), "orthogonal_", gain=-HUGE), "gain"),
+    (lambda o: fastinit.init(o.reshape(10, 10), "identity", gain=HUGE), "gain"),
+    (lambda o: fastinit.init(o.reshape(10, 10), "variance_scaling", scale=HUGE), "scale"),
+    (lambda o: fastinit.init(o.reshape(10, 10), "sparse_", sparsity=HUGE), "sparsity"),
+    (lambda o: fastinit.init(o.reshape(10, 10), "sparse_", sparsity=0.1, std=HUGE), "std"),
+    (lambda o: fastinit.init(o, "truncated_normal", mean=HUGE), "mean"),
+    (lambda o: fastinit.init(o, "truncated_normal", stddev=HUGE), "stddev"),
+    (lambda o: fastinit.init(o, "random_uniform", maxval=HUGE), "maxval"),
+    (lambda o: fastinit.init(o, "random_normal", stddev=HUGE), "stddev"),
+    (lambda o: fastinit.init(o.reshape(10, 10), "torch_embedding", padding_idx=HUGE), "padding_idx"),
+    (lambda o: fastinit.init(o.reshape(10, 10), "torch_embedding", padding_idx=-HUGE), "padding_idx"),
+    (lambda o: fastinit.init(o.reshape(5, 5, 4), "dirac_", groups=HUGE), "groups"),
+    (lambda o: fastinit.uniform_(o, seed=HUGE), "seed"),
+    (lambda o: fastinit.uniform_(o, stream=HUGE), "stream"),
+    (lambda o: fastinit.uniform_(o, offset=HUGE), "offset"),
+    (lambda o: fastinit.uniform_(o, num_threads=HUGE), "num_threads"),
+    (lambda o: fastinit.xavier_uniform_(o, full_shape=(HUGE, 1)), "full_shape"),
+])
+def test_huge_ints_name_the_argument(call, name):
+    """A huge int is a ValueError naming the argument and what is accepted, not a bare OverflowError
+    (or a 400-digit number, or Python's 'Exceeds the limit for integer string conversion')."""
+    out = fresh()
+    with pytest.raises(ValueError) as err:
+        call(out)
+    message = str(err.value)
+    assert message.startswith(name) or f" {name}" in message, message
+    assert "int of about 401 digits" in message or "within float64's range" in message or "must be" in message
+    assert len(message) < 300, message
+    assert (out == SENTINEL).all()
+
+
+def test_huge_int_message_says_what_is_accepted():
+    with pytest.raises(ValueError, match=r"^mean must be a finite number within float64's range \(±1.79769e\+308\); "
+                                         r"got an int of about 401 digits$"):
+        fastinit.init((3,), "normal", mean=HUGE)
+    with pytest.raises(ValueError, match=r"^seed must be an integer in \[0, 18446744073709551616\); "
+                                         r"got an int of about 5001 digits$"):
+        fastinit.init((3,), "normal", seed=10 ** 5000)   # (str() of it would raise: 4300-digit limit)
+
+
+def test_overflowing_floats_and_axes_name_the_argument():
+    out = np.full((8, 4), SENTINEL, np.float32)
+    with pytest.raises(ValueError, match=r"^a=1e\+200: the negative slope's square overflows float64"):
+        fastinit.kaiming_uniform_(out, a=1e200, seed=0)       # torch: a bare OverflowError from a ** 2
+    with pytest.raises(TypeError, match=r"^in_axis must be an axis \(int\) or a sequence of axes; got nan \(float\)$"):
+        fastinit.variance_scaling_(out, in_axis=float("nan"), seed=0)
+    with pytest.raises(ValueError, match=r"^out_axis=an int of about 401 digits is not a valid axis"):
+        fastinit.variance_scaling_(out, out_axis=HUGE, seed=0)
+    assert (out == SENTINEL).all()
+
+
+@pytest.mark.parametrize("name", ["identity", "orthogonal_", "orthogonal"])
+def test_gain_beyond_the_dtype_is_refused_not_written_as_inf(name):
+    out = np.full((4, 4), SENTINEL, np.float16)
+    with pytest.raises(ValueError, match=r"^gain=100000.0 is outside the range of float16 \(±65504\)$"):
+        fastinit.init(out, name, gain=1e5, **({} if name == "identity" else {"seed": 0}))
+    assert (out == SENTINEL).all()
+
+
+@pytest.mark.parametrize("name,params,derived,given", [
+    ("xavier_uniform_", {"gain": 1e300}, "low=", "(from gain=1e+300)"),
+    ("xavier_normal_", {"gain": 1e300}, "std=", "(from gain=1e+300)"),
+    ("variance_scaling", {"scale": 1e300, "distribution": "uniform"}, "low=", "(from scale=1e+300)"),
+    ("truncated_normal", {"mean": 1e300}, "a must be < b", "(from mean=1e+300, stddev=0.05)"),
+    ("random_uniform", {"minval": -1e300}, "low=", "(from minval=-1e+300, maxval=0.05)"),
+])
+def test_errors_about_derived_values_name_what_was_passed(name, params, derived, given):
+    out = np.full((4, 4), SENTINEL, np.float32)
+    with pytest.raises(ValueError) as err:
+        fastinit.init(out, name, seed=0, **params)
+    assert str(err.value).startswith(derived) and str(err.value).endswith(given), str(err.value)
+    assert (out == SENTINEL).all()
+    with pytest.raises(ValueError, match=r"^stream must be an integer"):   # (not suffixed: it is the caller's)
+        fastinit.init(out, name, seed=0, stream=-1, **params)

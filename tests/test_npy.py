@@ -1,9 +1,12 @@
 """init_npy: the file equals the in-memory fill, memory stays bounded, failures leave nothing."""
 import errno
 import os
+import signal
+import stat
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -108,3 +111,118 @@ def test_memory_stays_bounded(tmp_path):
     assert peak < 180 * 2**20, f"peak RSS {peak / 2**20:.0f} MiB"   # file is 3x this limit
     first = np.load(tmp_path / "big.npy", mmap_mode="r")[:1000]
     assert np.array_equal(first, fastinit.trunc_normal_(np.empty(1000, np.float32), seed=1))
+
+
+# ---------------------------------------------------------------- files: modes, links, space, signals
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_new_file_mode_follows_the_umask(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        p = npy.init_npy(tmp_path / "x.npy", (4, 4), "normal", seed=0, progress=False)
+        np.save(tmp_path / "ref.npy", np.zeros(1))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(p.stat().st_mode) == 0o666 & ~umask == stat.S_IMODE((tmp_path / "ref.npy").stat().st_mode)
+
+
+def test_overwrite_keeps_the_existing_mode(tmp_path):
+    p = tmp_path / "x.npy"
+    p.write_bytes(b"old")
+    os.chmod(p, 0o640)
+    npy.init_npy(p, (4, 4), "normal", seed=0, progress=False, overwrite=True)
+    assert stat.S_IMODE(p.stat().st_mode) == 0o640
+    assert np.array_equal(np.load(p), fastinit.init((4, 4), "normal", seed=0))
+
+
+def test_symlink_is_written_through_atomically(tmp_path):
+    (tmp_path / "data").mkdir()
+    target = tmp_path / "data" / "t.npy"
+    target.write_bytes(b"old")
+    old_inode = target.stat().st_ino
+    link = tmp_path / "link.npy"
+    link.symlink_to(target)
+    with pytest.raises(FileExistsError, match=r"link.npy \(a link to .*t.npy\) already exists"):
+        npy.init_npy(link, (4, 4), "normal", seed=0, progress=False)
+    assert target.read_bytes() == b"old"
+    npy.init_npy(link, (4, 4), "normal", seed=0, progress=False, overwrite=True)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert target.stat().st_ino != old_inode                     # replaced by rename, not rewritten in place
+    assert np.array_equal(np.load(link), fastinit.init((4, 4), "normal", seed=0))
+    assert sorted(os.listdir(tmp_path)) == ["data", "link.npy"] and os.listdir(tmp_path / "data") == ["t.npy"]
+
+
+def test_dangling_symlink_creates_its_target_and_loops_are_errors(tmp_path):
+    link = tmp_path / "link.npy"
+    link.symlink_to("new.npy")
+    npy.init_npy(link, (3,), "normal", seed=0, progress=False)
+    assert link.is_symlink() and np.load(tmp_path / "new.npy").shape == (3,)
+    (tmp_path / "a").symlink_to("b")
+    (tmp_path / "b").symlink_to("a")
+    with pytest.raises(OSError, match="too many levels of symbolic links"):
+        npy.init_npy(tmp_path / "a", (3,), "normal", seed=0, progress=False, overwrite=True)
+    assert sorted(os.listdir(tmp_path)) == ["a", "b", "link.npy", "new.npy"]
+
+
+def test_refuses_a_file_larger_than_the_free_space(tmp_path):
+    with pytest.raises(OSError, match=r"cannot write .*x.npy: it needs 524288.00 GiB .* free; nothing was written") as e:
+        npy.init_npy(tmp_path / "x.npy", (1 << 47,), "normal", seed=0, progress=False)
+    assert e.value.errno == errno.ENOSPC
+    assert os.listdir(tmp_path) == []
+
+
+def test_stop_signal_handlers_only_during_the_write(tmp_path, monkeypatch):
+    seen = []
+    real = npy._write
+
+    def write(f, chunk):
+        seen.append({sig: signal.getsignal(sig) for sig in npy.STOP_SIGNALS})
+        real(f, chunk)
+    monkeypatch.setattr(npy, "_write", write)
+    before = {sig: signal.getsignal(sig) for sig in npy.STOP_SIGNALS}
+    assert all(h == signal.SIG_DFL for h in before.values())
+    npy.init_npy(tmp_path / "x.npy", (10,), "normal", seed=0, progress=False)
+    assert seen and all(h is npy._raise_terminated for h in seen[0].values())
+    assert {sig: signal.getsignal(sig) for sig in npy.STOP_SIGNALS} == before
+
+    def own(signum, frame):                  # a program's own handler is left alone
+        raise SystemExit(3)
+    monkeypatch.setattr(npy, "_write", write)
+    old = signal.signal(signal.SIGTERM, own)
+    try:
+        seen.clear()
+        npy.init_npy(tmp_path / "y.npy", (10,), "normal", seed=0, progress=False)
+        assert seen[0][signal.SIGTERM] is own and signal.getsignal(signal.SIGTERM) is own
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+@pytest.mark.parametrize("sig", npy.STOP_SIGNALS, ids=lambda s: signal.Signals(s).name)
+def test_stop_signal_leaves_nothing_and_kills(tmp_path, sig):
+    """SIGTERM/SIGHUP (a scheduler stopping a job) remove the temporary, then end the process by
+    that signal, as they would have without fastinit."""
+    script = textwrap.dedent("""
+        import fastinit
+        fastinit.init_npy("big.npy", (400_000_000,), "trunc_normal", seed=1, progress=False, num_threads=1)
+        print("finished")
+    """)
+    env = {**os.environ, "FASTINIT_SIMD": "scalar"}        # slow path: the write takes many seconds
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not any(n.endswith(".part") for n in os.listdir(tmp_path)):   # writing has begun
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    os.kill(proc.pid, sig)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == -sig, err
+    assert "finished" not in out
+    assert os.listdir(tmp_path) == []
+
+
+def test_tqdm_progress_in_gib(tmp_path, capsys):
+    pytest.importorskip("tqdm")
+    npy.init_npy(tmp_path / "x.npy", (1 << 26,), "uniform", seed=0, chunk_bytes=1 << 26)    # 256 MiB
+    err = capsys.readouterr().err
+    assert "0.25/0.25 GiB" in err and "GiB/s" in err
+    assert "MB" not in err and "M/" not in err

@@ -110,6 +110,32 @@ def re_escape(s):
     return re.escape(s)
 
 
+@pytest.mark.parametrize("shape", [(0, 5), (5, 0)])
+@pytest.mark.parametrize("name,params", [("orthogonal_", {}), ("orthogonal", {"gain": 2.0}), ("sparse_", {"sparsity": 0.5}),
+                                         ("sparse", {"sparsity": 0.0}), ("normal", {})])
+def test_zero_size_whole_tensor_schemes(tmp_path, shape, name, params):
+    """Empty orthogonal/sparse tensors are a no-op in memory, and init_npy writes their (empty) file."""
+    assert fastinit.init(shape, name, seed=1, **params).shape == shape
+    path = fastinit.init_npy(tmp_path / "w.npy", shape, name, seed=1, progress=False, **params)
+    assert np.load(path).shape == shape
+    block = fastinit.fill_block(np.empty(shape, np.float32), name, shape, (slice(None),) * 2, seed=1, **params)
+    assert block.shape == shape
+
+
+@pytest.mark.parametrize("name,params,match", [
+    ("orthogonal_", {"gain": float("nan")}, "gain must be a finite number"),
+    ("sparse_", {"sparsity": 2.0}, r"sparsity must be in \[0, 1\]"),
+    ("normal", {"std": -1.0}, "std must be >= 0"),
+    ("uniform_", {"a": 1.0, "b": 0.0}, "a must be <= b"),
+])
+def test_zero_size_still_checks_parameters(tmp_path, name, params, match):
+    with pytest.raises(ValueError, match=match):
+        fastinit.init((0, 5), name, seed=1, **params)
+    with pytest.raises(ValueError, match=match):
+        fastinit.init_npy(tmp_path / "w.npy", (0, 5), name, seed=1, progress=False, **params)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_zero_element_warns_and_is_a_no_op():
     out = np.empty((0, 5), np.float32)
     with pytest.warns(UserWarning, match="zero-element tensors is a no-op"):
@@ -331,7 +357,152 @@ def test_registry_errors():
         fastinit.init((3, 3), "eye", seed=1)
     with pytest.raises(TypeError, match="must be a name"):
         fastinit.get(3)
-    with pytest.raises(ValueError, match="shape entries must be an integer"):
+    with pytest.raises(ValueError, match=re_escape("shape entries must be integers in [0, 2**62), as in (1000, 64); "
+                                                   "shape[1] is -1")):
         fastinit.init((3, -1), "normal")
     with pytest.raises(ValueError, match="does not match the array's dtype float32"):
         fastinit.init(np.empty(3, np.float32), "normal", dtype=np.float64)
+
+
+# ---- torch-named records take torch's parameter names
+
+FASTINIT_ONLY = {"out", "full_shape", "offset", "dtype", "seed", "stream", "num_threads", "layout", "in_axis",
+                 "out_axis", "batch_axis", "column_axis", "low", "high"}   # low/high: uniform's kernel names, kept
+
+
+def _torch_named_schemes():
+    import inspect
+    names = [n for n in fastinit.schemes() if n.endswith("_") and callable(getattr(torch.nn.init, n, None))]
+    return [(n, inspect.signature(getattr(torch.nn.init, n)), inspect.signature(fastinit.scheme(n).fn)) for n in names]
+
+
+def test_torch_named_records_take_torchs_parameters():
+    checked = _torch_named_schemes()
+    assert {n for n, _, _ in checked} >= {"uniform_", "normal_", "trunc_normal_", "constant_", "eye_", "dirac_",
+                                          "xavier_uniform_", "kaiming_normal_", "orthogonal_", "sparse_"}
+    for name, theirs, ours in checked:
+        want = [(p.name, p.default) for p in theirs.parameters.values() if p.name not in ("tensor", "generator")]
+        got = [(p.name, p.default) for p in ours.parameters.values() if p.name not in FASTINIT_ONLY]
+        assert got == want, name
+        # torch's positional order works too (after the array)
+        positional = [p.name for p in ours.parameters.values()
+                      if p.kind is p.POSITIONAL_OR_KEYWORD and p.name != "out"]
+        assert positional == [n for n, _ in want], name
+        # the record without the trailing underscore is the same function (orthogonal is Keras')
+        if name != "orthogonal_":
+            assert fastinit.scheme(name[:-1]).fn is fastinit.scheme(name).fn
+
+
+def test_uniform_takes_a_b_and_the_kernel_names():
+    ref = fastinit.uniform_(np.empty((4, 5), np.float32), -1.0, 2.0, seed=7)
+    for name in ("uniform", "uniform_"):
+        assert np.array_equal(fastinit.init((4, 5), name, a=-1, b=2, seed=7), ref)
+        assert np.array_equal(fastinit.init((4, 5), name, low=-1, high=2, seed=7), ref)
+        assert np.array_equal(fastinit.init((4, 5), name, a=-1, high=2, seed=7), ref)
+        assert np.array_equal(fastinit.get(name)(np.empty((4, 5), np.float32), -1, 2, seed=7), ref)
+    default = fastinit.init(1000, "uniform_", seed=3)
+    assert np.array_equal(default, fastinit.uniform_(np.empty(1000, np.float32), 0.0, 1.0, seed=3))
+    # and through fill_block, as every adapter calls it
+    block = fastinit.fill_block(np.empty((2, 5), np.float32), "uniform_", (4, 5), (slice(1, 3),), seed=7, a=-1, b=2)
+    assert np.array_equal(block, ref[1:3])
+
+
+@pytest.mark.parametrize("params,error,match", [
+    ({"a": 0.0, "low": -1.0}, ValueError, "a= and low= are the same parameter"),
+    ({"b": 2.0, "high": 3.0}, ValueError, "b= and high= are the same parameter"),
+    ({"a": 2.0, "b": 1.0}, ValueError, "a must be <= b; got a=2.0, b=1.0"),
+    ({"low": 2.0, "high": 1.0}, ValueError, "low must be <= high"),
+    ({"a": "0"}, TypeError, "a must be a real number"),
+    ({"a": None}, TypeError, "a must be a real number"),
+    ({"b": float("nan")}, ValueError, "b must be a finite number"),
+    ({"b": 10 ** 400}, ValueError, "b must be a finite number within float64's range"),
+    ({"c": 1.0}, ValueError, "has no parameter 'c'"),
+])
+def test_uniform_parameter_errors(params, error, match):
+    out = np.full(6, 5.0, np.float32)
+    with pytest.raises(error, match=re_escape(match)):
+        fastinit.init(out, "uniform_", seed=0, **params)
+    assert (out == 5.0).all()
+
+
+# ---- init's first argument
+
+def test_init_refuses_a_torch_tensor_with_the_way_to_fill_it():
+    t = torch.zeros(100, 64)
+    with pytest.raises(TypeError) as err:
+        fastinit.init(t, "normal")
+    message = str(err.value)
+    assert "got a torch.Tensor of shape (100, 64)" in message and "fastinit.torch.normal_(t)" in message
+    assert "t.shape" in message and len(message) < 300 and "\n" not in message   # no tensor dump
+    with pytest.raises(TypeError, match=re_escape("fastinit.init(t.detach().numpy(), 'glorot_uniform')")):
+        fastinit.init(t, "glorot_uniform")
+    with pytest.raises(TypeError, match="fastinit.init\\(t.detach"):   # Keras' orthogonal is not torch's orthogonal_
+        fastinit.init(t, "orthogonal")
+    assert (t == 0).all()
+    # the way out the message gives works
+    assert fastinit.init(t.shape, "normal", seed=0).shape == (100, 64)
+
+
+def test_init_refuses_an_integer_array_as_output_or_shape():
+    shape = np.array([10, 3])
+    with pytest.raises(TypeError, match=re_escape("integer numpy array (shape (2,), dtype int64)") + ".*pass tuple\\(arr\\)"):
+        fastinit.init(shape, "normal")
+    assert shape.tolist() == [10, 3]
+    with pytest.raises(TypeError, match="pass int\\(arr\\)"):
+        fastinit.init(np.array(7), "normal")
+    with pytest.raises(TypeError, match=re_escape("got a bool numpy array (shape (3,), dtype bool)")):
+        fastinit.init(np.ones(3, bool), "normal")
+    assert fastinit.init(tuple(shape), "normal", seed=0).shape == (10, 3)
+
+
+def test_init_refuses_other_libraries_arrays():
+    class Foreign:     # a stand-in for a JAX/cupy array: has shape and dtype, is not numpy
+        shape, dtype = (3, 4), "float32"
+    with pytest.raises(TypeError, match="got a .*Foreign of shape \\(3, 4\\).*pass x.shape"):
+        fastinit.init(Foreign(), "normal")
+
+
+@pytest.mark.parametrize("shape,error,match", [
+    ((10.0, 3), TypeError, "shape entries must be integers in [0, 2**62), as in (1000, 64); shape[0] is 10.0 (float)"),
+    ((10, -3), ValueError, "shape[1] is -3"),
+    ((10, True), TypeError, "shape[1] is True"),
+    ([np.int64(3), "4"], TypeError, "shape[1] is '4' (str)"),
+    ((10, 10 ** 5000), ValueError, "shape[1] is an int of about 5001 digits"),
+    (-1, ValueError, "shape must be an integer in"),
+    ("3x3", TypeError, "shape must be an int or a sequence of non-negative ints, such as 1000 or (1000, 64); got '3x3'"),
+    ((n for n in (10, 3)), TypeError, "(generator); pass a tuple, e.g. tuple(...) of it"),
+    ({3, 10}, TypeError, "a set has no order, pass a tuple"),
+    (3.0, TypeError, "shape must be an int or a sequence"),
+    (None, TypeError, "shape must be an int or a sequence"),
+])
+def test_shape_misuses_show_the_accepted_form(shape, error, match):
+    with pytest.raises(error, match=re_escape(match)):
+        fastinit.init(shape, "normal", seed=0)
+
+
+def test_shape_messages_stay_short():
+    long_list = list(range(100_000)) + [1.5]
+    with pytest.raises(TypeError) as err:
+        fastinit.init(long_list, "normal")
+    assert "shape[100000] is 1.5 (float)" in str(err.value) and len(str(err.value)) < 200
+    with pytest.raises(TypeError) as err:
+        fastinit.init("x" * 100_000, "normal")
+    assert len(str(err.value)) < 250
+
+
+def test_accepted_shapes():
+    for shape in [7, (7,), [2, 3], (2, np.int64(3)), range(1, 4), torch.Size([2, 3]), ()]:
+        expected = (shape,) if isinstance(shape, int) else tuple(int(n) for n in shape)
+        assert fastinit.init(shape, "zeros").shape == expected
+    # a 1-D integer array is a shape wherever the argument can only be a shape
+    assert fastinit.fill_block(np.empty((2, 3), np.float32), "zeros", np.array([4, 3]), (slice(0, 2),)).shape == (2, 3)
+
+
+def test_swapped_arguments():
+    with pytest.raises(TypeError, match="the arguments are \\(shape_or_array, scheme\\)"):
+        fastinit.init("normal", (3, 3))
+
+
+def test_bad_dtype_names_the_accepted_dtypes():
+    with pytest.raises(TypeError, match="dtype 'flaot32' .* is not a numpy dtype; fastinit fills float32"):
+        fastinit.init((3,), "normal", dtype="flaot32")

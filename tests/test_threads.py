@@ -182,6 +182,15 @@ def test_small_fills_run_on_the_calling_thread():
     assert _fill.threads_for(100 * m, 8) == 8
 
 
+def test_chunks_shrink_so_that_every_thread_gets_several():
+    c, lo, per = _fill.CHUNK, _fill.MIN_CHUNK, _fill.CHUNKS_PER_THREAD
+    assert _fill.chunk_for(1 << 30, 2) == c
+    assert _fill.chunk_for(1 << 30, 1) == c and _fill.chunk_for(1000, 1) == c   # one thread: nothing to share
+    assert _fill.chunk_for(1 << 24, 64) == (1 << 24) // (64 * per)             # 16 chunks per thread
+    assert _fill.chunk_for(1 << 24, 64) % 64 == 0
+    assert _fill.chunk_for(1 << 20, 1000) == lo                                # never below MIN_CHUNK
+
+
 @pytest.mark.parametrize("threads", [2, 3, 7])
 def test_uneven_ranges_and_more_threads_than_chunks(threads, monkeypatch):
     """Ranges of unequal length, a last partial chunk, more threads than chunks: all equal one thread."""
@@ -264,6 +273,26 @@ def test_large_fills_advise_huge_pages():
         del buf
     small = np.empty(1024, np.float32)   # below HUGEPAGE_MIN_BYTES: left alone (and too small anyway)
     assert not _fill.advise_hugepages(small.ctypes.data, small.nbytes)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not _thp_possible(), reason="no transparent huge pages")
+def test_huge_page_advice_can_be_turned_off():
+    out = run_python("""
+        import mmap, re, numpy as np, fastinit
+        with mmap.mmap(-1, 16 << 20) as m:
+            buf = np.frombuffer(m, np.float32)
+            fastinit.uniform_(buf, seed=1)
+            middle, inside, flags = buf.ctypes.data + (8 << 20), False, []
+            for line in open("/proc/self/smaps"):
+                r = re.match(r"^([0-9a-f]+)-([0-9a-f]+) ", line)
+                if r:
+                    inside = int(r.group(1), 16) <= middle < int(r.group(2), 16)
+                elif inside and line.startswith("VmFlags:"):
+                    flags = line.split()[1:]
+            print("hg" in flags, len(flags) > 0)
+            del buf
+    """, env={**ENV_NO_OMP, "FASTINIT_MADVISE_HUGEPAGE": "0"})
+    assert out.returncode == 0 and out.stdout.split() == ["False", "True"], out.stderr
 
 
 def test_large_fill_of_a_memmap(tmp_path):
@@ -353,8 +382,18 @@ def test_chooser_starts_with_the_team_and_keeps_it_on_a_quiet_machine():
     assert c.single_cpus is None
 
 
+class FakeClock:
+    """Each fill takes 0.1 s."""
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        self.now += 0.05     # choose() and record() each read it once per fill
+        return self.now
+
+
 def test_chooser_falls_back_to_one_thread_when_the_team_loses_and_retries_it():
-    c = TeamChooser()
+    c = TeamChooser(clock=FakeClock())
     c.record(BIG, 2, cpu_seconds=0.3, wall_seconds=1.0)        # busy machine: the team got 0.3 CPU
     assert c.choose(2, BIG) == 1
     choices = []
@@ -366,10 +405,10 @@ def test_chooser_falls_back_to_one_thread_when_the_team_loses_and_retries_it():
         else:
             c.record(BIG, 2, cpu_seconds=0.3, wall_seconds=1.0)
     team_probes = choices.count(2)
-    assert 1 <= team_probes <= 4                               # about one fill in EXPLORE_EVERY
+    assert 1 <= team_probes <= 4                               # one fill in EXPLORE_EVERY (or EXPLORE_SECONDS)
     assert choices.count(1) > len(choices) * 3 // 4
-    # the machine quiets down: the next probe brings the team back for good
-    for _ in range(2 * TeamChooser.EXPLORE_EVERY):
+    # the machine quiets down: the next probes (a majority of the last HISTORY) bring the team back
+    for _ in range(TeamChooser.HISTORY * TeamChooser.EXPLORE_EVERY):
         nt = c.choose(2, BIG)
         c.record(BIG, nt, cpu_seconds=1.9 if nt == 2 else 1.0, wall_seconds=1.0)
     assert c.choose(2, BIG) == 2 and c.prefers_team()
@@ -377,12 +416,26 @@ def test_chooser_falls_back_to_one_thread_when_the_team_loses_and_retries_it():
 
 def test_chooser_keeps_a_team_that_beats_one_thread_even_below_one_cpu():
     """Per-task CPU shares: the team gets 0.8 CPU, one thread only 0.5: the team stays."""
-    c = TeamChooser()
+    c = TeamChooser(clock=FakeClock())
     for _ in range(4 * TeamChooser.EXPLORE_EVERY):
         nt = c.choose(2, BIG)
         c.record(BIG, nt, cpu_seconds=0.8 if nt == 2 else 0.5, wall_seconds=1.0)
     assert c.prefers_team()
     assert c.single_cpus == pytest.approx(0.5)
+
+
+def test_chooser_probes_rarely_when_fills_are_short():
+    """Fills of 1 ms on a busy machine: a probe of the team at most every EXPLORE_SECONDS."""
+    now = [0.0]
+    c = TeamChooser(clock=lambda: now[0])
+    c.record(BIG, 2, cpu_seconds=0.1, wall_seconds=1.0)
+    probes = 0
+    for _ in range(1000):                                      # one second of 1 ms fills
+        now[0] += 0.001
+        nt = c.choose(2, BIG)
+        probes += nt == 2
+        c.record(BIG, nt, cpu_seconds=0.1 if nt == 2 else 0.9, wall_seconds=1.0)
+    assert 1 <= probes <= 1 / TeamChooser.EXPLORE_SECONDS + 1
 
 
 def test_chooser_ignores_small_fills_and_single_cpu_machines():
