@@ -2,7 +2,8 @@
 never change within a major version, on any CPU path, thread count or sharding.  These SHA-256
 pins catch any change to Philox, the element layout or a transform; changing them needs a new
 major version (README, "Stream stability").  Regenerate (only then) with
-``python tests/test_stream_pins.py``.  orthogonal_ is not pinned: its algorithm is still changing."""
+``python tests/test_stream_pins.py``.  orthogonal_ is not pinned: its values come from LAPACK, whose
+rounding depends on the BLAS library and the CPU it dispatches to."""
 import hashlib
 
 import numpy as np
