@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
-from . import _seeding
+from . import _runtime, _seeding
 from . import _validate as check
 from ._formats import encode
 from .fans import calculate_fans, calculate_gain
@@ -285,6 +285,22 @@ def lecun_normal_(out: np.ndarray, *, layout: str = "torch", in_axis=None, out_a
 
 # ---------------------------------------------------------------- orthogonal and sparse
 
+def _blas_threads(threads: int, size: int):
+    """A context limiting BLAS/LAPACK (scipy's OpenBLAS) to `threads` threads while orthogonal_
+    forms Q, with threadpoolctl when it is installed (otherwise BLAS keeps its own default).  On a
+    busy machine OpenBLAS's spinning threads fare far worse than fastinit's (10-30x slower than
+    one thread was measured on a shared 2-core machine), so orthogonal_ gives LAPACK the thread
+    count a fill would get, including the automatic one-thread choice.  Skipped for small
+    matrices, where the limit costs more (~0.3 ms) than the work."""
+    if size < 1 << 16:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=threads, user_api="blas")
+
+
 def _haar_rows_(m: np.ndarray, scale: float) -> np.ndarray:
     """Turn a C-ordered (rows, cols) standard Gaussian matrix with rows <= cols, in place, into
     scale times a Haar-distributed matrix with orthonormal rows.
@@ -364,7 +380,9 @@ def orthogonal_(out: np.ndarray, gain: float = 1.0, *, layout: str = "torch", co
     wide = rows <= cols
     m = out.reshape(rows, cols) if direct and wide else np.empty((min(rows, cols), max(rows, cols)), work)
     normal_(m, seed=_seeding.resolve(seed), stream=stream, num_threads=num_threads)
-    _haar_rows_(m, gain)
+    threads, _ = _runtime.fill_threads(check.threads(num_threads), size)
+    with _blas_threads(threads, size):
+        _haar_rows_(m, gain)
     q = m if wide else m.T
     if direct:
         if not wide:

@@ -75,3 +75,26 @@ def test_same_distribution_as_torch():
         torch.set_num_threads(threads)
     for stat in (lambda q: q[:, 0, 0], lambda q: q[:, 4, 2], lambda q: q[:, 0, 0] * q[:, 1, 1] + q[:, 2, 2]):
         assert stats.ks_2samp(stat(ours), stat(theirs)).pvalue > 1e-3
+
+
+@pytest.mark.parametrize("num_threads", [1, 2])
+def test_lapack_runs_on_the_fill_thread_count(num_threads, monkeypatch):
+    """With threadpoolctl, orthogonal_ limits BLAS to num_threads (or the automatic choice) while
+    forming Q, and restores it afterwards."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from scipy.linalg import lapack
+
+    def blas_threads():
+        return {i["filepath"]: i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"}
+
+    before, seen = blas_threads(), []
+    real = lapack.get_lapack_funcs
+
+    def recording(names, arrays=(), *args, **kwargs):
+        seen.append(set(blas_threads().values()))
+        return real(names, arrays, *args, **kwargs)
+
+    monkeypatch.setattr(lapack, "get_lapack_funcs", recording)
+    fastinit.orthogonal_(np.empty((300, 400), np.float32), seed=1, num_threads=num_threads)
+    assert seen and all(s == {num_threads} for s in seen)
+    assert blas_threads() == before
