@@ -226,3 +226,15 @@ def test_tqdm_progress_in_gib(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "0.25/0.25 GiB" in err and "GiB/s" in err
     assert "MB" not in err and "M/" not in err
+
+
+def test_bad_parameters_fail_before_any_file_or_progress(tmp_path, monkeypatch, capsys):
+    def no_temporary(*args, **kwargs):
+        raise AssertionError("a temporary file was created for a call with bad parameters")
+    monkeypatch.setattr(npy, "_create_temporary", no_temporary)
+    with pytest.raises(ValueError, match="gain must be >= 0"):
+        npy.init_npy(tmp_path / "x.npy", (1000, 64), "xavier_uniform", seed=0, gain=-1)
+    with pytest.raises(ValueError, match="std"):
+        npy.init_npy(tmp_path / "x.npy", (10, 3), "trunc_normal_", seed=0, std=-1.0)
+    assert capsys.readouterr().err == ""
+    assert os.listdir(tmp_path) == []
