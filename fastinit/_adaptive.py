@@ -168,12 +168,14 @@ class TeamChooser:
                 k.reference = None   # it described the other option
 
     def describe(self) -> str:
-        """The choice for the kind last measured, and why (for bench output)."""
+        """The choice for the kind last measured, and why, and how many kinds use a team (for
+        bench output)."""
         with self._lock:
             choice = "team" if self.last_choice_team else "one thread"
             k = self._kinds.get(self.last_kind) if self.last_kind else None
             if k is None:
                 return f"{choice} (nothing measured)"
+            teams = sum(self._team_wins(other) for other in self._kinds.values())
 
             def med(xs, fmt):
                 return fmt.format(statistics.median(xs)) if xs else "-"
@@ -182,4 +184,5 @@ class TeamChooser:
             return (f"{choice} for {kind} fills of {1 << (bits - 1):,}+ values (medians: team/one-thread time "
                     f"{med(k.ratios, '{:.2f}')} over {len(k.ratios)} re-tries; team "
                     f"{med(k.team, '{:.2e}')} s/value on {med(k.team_cpus, '{:.2f}')} CPUs, one thread "
-                    f"{med(k.single, '{:.2e}')} s/value; next re-try after {k.every} fills)")
+                    f"{med(k.single, '{:.2e}')} s/value; next re-try after {k.every} fills); "
+                    f"team for {teams} of the {len(self._kinds)} kinds measured")

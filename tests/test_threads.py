@@ -527,4 +527,4 @@ def test_automatic_fills_feed_the_chooser(monkeypatch):
     fastinit.normal_(np.empty(BIG, np.float64), seed=1)
     kinds = {kind: fresh._kinds[TeamChooser.kind_of(kind, BIG)] for kind in ("uniform float32", "normal float64")}
     assert all(len(k.team) + len(k.single) == 1 for k in kinds.values())
-    assert "normal float64" in fresh.describe()
+    assert "normal float64" in fresh.describe() and "of the 2 kinds measured" in fresh.describe()
