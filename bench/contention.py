@@ -6,7 +6,7 @@
 
 Starts its own busy loops (``python -c "while True: pass"``), kills them at the end, and prints the
 median wall time of the default and of num_threads=1 per kernel, how often the default used the
-team, and the chooser's final state.  Requirement (issue 10): default median <= one-thread median.
+team, and the chooser's final state.  The two alternate in which goes first in each round.  Requirement (issue 10): default median <= one-thread median.
 """
 from __future__ import annotations
 
@@ -30,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", type=int, default=16 << 20)
     ap.add_argument("--kernels", default="uniform_,normal_")
     ap.add_argument("--trace", action="store_true", help="print every round: threads used, times")
+    ap.add_argument("--default-threads", type=int, default=None,
+                    help="run the 'default' side with this num_threads (1: an A/A run, the noise floor)")
     a = ap.parse_args(argv)
 
     used = []   # threads of each automatic fill, as reported to the chooser
@@ -51,13 +53,16 @@ def main(argv: list[str] | None = None) -> int:
             fn = getattr(fastinit, name)
             times = {"default": [], "one": []}
             picks = []
-            for _ in range(a.rounds):
-                for key, nt in (("default", None), ("one", 1)):
+            for r in range(a.rounds):
+                # Alternate which goes first: under time-slicing, a fill's place in the round
+                # (right after the other one, or after the loop) can cost it a few milliseconds.
+                order = (("default", a.default_threads), ("one", 1))
+                for key, nt in (order if r % 2 == 0 else order[::-1]):
                     t0 = time.perf_counter()
                     fn(buf, seed=1, num_threads=nt)
                     times[key].append(time.perf_counter() - t0)
-                    if nt is None:
-                        picks.append(used[-1] if used else 0)
+                    if key == "default":
+                        picks.append(used[-1] if used and a.default_threads is None else a.default_threads)
                 if a.trace:
                     print(f"  {picks[-1]}t {times['default'][-1] * 1e3:6.1f} ms   1t {times['one'][-1] * 1e3:6.1f} ms")
             d, o = (statistics.median(times[k]) * 1e3 for k in ("default", "one"))
