@@ -64,7 +64,7 @@ def get_num_threads() -> int:
     """Threads a fill uses by default: set_num_threads, else OMP_NUM_THREADS, else the CPUs this
     process may use (affinity mask and cgroup quota; see available_cpus), at most MAX_THREADS.
     In the last, automatic case a fill runs on one thread instead while this process's recent
-    fills show that a team gets less done than one thread (a machine busy with other work)."""
+    fills of its kind show a team no faster than one thread (a machine busy with other work)."""
     if _num_threads is not None:
         return _num_threads
     env = _env_num_threads(_OMP_NUM_THREADS)
@@ -76,11 +76,11 @@ def get_num_threads() -> int:
 _chooser = _adaptive.TeamChooser()
 
 
-def fill_threads(num_threads: int | None, n: int) -> tuple[int, bool]:
-    """(threads for a fill of n elements, whether they are the automatic choice).  num_threads
-    (already validated), set_num_threads and OMP_NUM_THREADS are obeyed as given; otherwise all
-    available CPUs, or one thread while measurements show a team losing on a busy machine
-    (fastinit/_adaptive.py)."""
+def fill_threads(num_threads: int | None, n: int, kind: str | None = None) -> tuple[int, bool]:
+    """(threads for a fill of n elements of a kind such as "normal float32", whether they are
+    the automatic choice).  num_threads (already validated), set_num_threads and OMP_NUM_THREADS
+    are obeyed as given; otherwise all available CPUs, or one thread while this kind's measured
+    fills show a team no faster than one thread on a busy machine (fastinit/_adaptive.py)."""
     if num_threads is not None:
         return num_threads, False
     if _num_threads is not None:
@@ -90,12 +90,12 @@ def fill_threads(num_threads: int | None, n: int) -> tuple[int, bool]:
         return env, False
     if not openmp_enabled():
         return 1, False
-    return _chooser.choose(min(available_cpus(), MAX_THREADS), n), True
+    return _chooser.choose(min(available_cpus(), MAX_THREADS), n, kind), True
 
 
-def record_fill(n: int, cost: tuple[int, float, float]) -> None:
+def record_fill(n: int, cost: tuple[int, float, float], kind: str) -> None:
     """Feed an automatic fill's (threads, CPU seconds, wall seconds) to the thread chooser."""
-    _chooser.record(n, *cost)
+    _chooser.record(n, *cost, kind=kind)
 
 
 def _initial_path() -> int:

@@ -348,8 +348,10 @@ def default_vs_one_thread(size: int, repeat: int, progress: Progress) -> list[di
         for nt in (None, 1):
             cases.append(Case(name, "fastinit", "float32", size, (lambda f=fn, k=nt: f(buf, seed=1, num_threads=k))))
             cases[-1].threads = "default" if nt is None else nt
-    for _ in range(max(repeat, DEFAULT_VS_ONE_ROUNDS)):
-        for c in cases:
+    for r in range(max(repeat, DEFAULT_VS_ONE_ROUNDS)):
+        # Every other round in reverse order: under time-slicing a fill's place in the round can
+        # cost it milliseconds, which would otherwise always fall on the same side.
+        for c in (cases if r % 2 == 0 else cases[::-1]):
             c.record()
         progress.step("default vs 1 thread")
     return [{"kernel": c.group, "threads": c.threads, "msamples_per_s": c.rate / 1e6,

@@ -34,11 +34,12 @@ def _fill_out(out, fmt: Format, dist: Dist, *, seed, stream, offset, full_shape,
     _, first = check.shard(full_shape, offset, out.shape)
     p = Params(dist=dist, dtype=fmt.code, seed=_seeding.resolve(seed), stream=check.uint64("stream", stream),
                wide=wide, **params)
-    nt, automatic = _runtime.fill_threads(check.threads(num_threads), out.size)
+    kind = f"{dist.name.lower()} {fmt.name}"   # fills the thread chooser compares with each other
+    nt, automatic = _runtime.fill_threads(check.threads(num_threads), out.size, kind)
     if out.size:
         cost = _fill.fill(out.reshape(-1).view(np.uint8), p, first, nt, _runtime.path_code())
         if automatic:
-            _runtime.record_fill(out.size, cost)
+            _runtime.record_fill(out.size, cost, kind)
     return out
 
 
