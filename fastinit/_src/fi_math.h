@@ -88,8 +88,7 @@ static inline vf affine_f(const fi_params *p, vf z) {
 
 static inline vf clamp_f(const fi_params *p, vf x) {
     const vf lo = f_set((float)p->clamp_lo), hi = f_set((float)p->clamp_hi);
-    x = f_blend(f_lt(x, lo), x, lo);
-    return f_blend(f_gt(x, hi), x, hi);
+    return f_atmost(f_atleast(x, lo), hi);
 }
 
 /* U[loc, loc + scale): the top 24 bits as a multiple of 2^-24 */
@@ -278,8 +277,7 @@ static inline vd affine_d(const fi_params *p, vd z) {
 
 static inline vd clamp_d(const fi_params *p, vd x) {
     const vd lo = d_set(p->clamp_lo), hi = d_set(p->clamp_hi);
-    x = d_blend(d_lt(x, lo), x, lo);
-    return d_blend(d_gt(x, hi), x, hi);
+    return d_atmost(d_atleast(x, lo), hi);
 }
 
 /* t (the nearer tail probability), q = 1/2 - t and the side of a truncated-normal draw from

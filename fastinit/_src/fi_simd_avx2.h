@@ -30,6 +30,9 @@ static inline mf f_lt(vf a, vf b) { return _mm256_castps_si256(_mm256_cmp_ps(a, 
 static inline mf f_le(vf a, vf b) { return _mm256_castps_si256(_mm256_cmp_ps(a, b, _CMP_LE_OQ)); }
 static inline mf f_gt(vf a, vf b) { return _mm256_castps_si256(_mm256_cmp_ps(a, b, _CMP_GT_OQ)); }
 static inline vf f_blend(mf m, vf a, vf b) { return _mm256_blendv_ps(a, b, _mm256_castsi256_ps(m)); }
+/* x < lo ? lo : x and x > hi ? hi : x: maxps/minps return their second operand on NaN and ties */
+static inline vf f_atleast(vf x, vf lo) { return _mm256_max_ps(lo, x); }
+static inline vf f_atmost(vf x, vf hi) { return _mm256_min_ps(hi, x); }
 static inline vi f_bits(vf a) { return _mm256_castps_si256(a); }
 static inline vf i_as_f(vi a) { return _mm256_castsi256_ps(a); }
 static inline int mf_any(mf m) { return _mm256_movemask_ps(_mm256_castsi256_ps(m)) != 0; }
@@ -66,6 +69,8 @@ static inline md d_lt(vd a, vd b) { return _mm256_castpd_si256(_mm256_cmp_pd(a, 
 static inline md d_le(vd a, vd b) { return _mm256_castpd_si256(_mm256_cmp_pd(a, b, _CMP_LE_OQ)); }
 static inline md d_gt(vd a, vd b) { return _mm256_castpd_si256(_mm256_cmp_pd(a, b, _CMP_GT_OQ)); }
 static inline vd d_blend(md m, vd a, vd b) { return _mm256_blendv_pd(a, b, _mm256_castsi256_pd(m)); }
+static inline vd d_atleast(vd x, vd lo) { return _mm256_max_pd(lo, x); }
+static inline vd d_atmost(vd x, vd hi) { return _mm256_min_pd(hi, x); }
 static inline vl d_bits(vd a) { return _mm256_castpd_si256(a); }
 static inline vd l_as_d(vl a) { return _mm256_castsi256_pd(a); }
 static inline int md_any(md m) { return _mm256_movemask_pd(_mm256_castsi256_pd(m)) != 0; }
