@@ -31,6 +31,8 @@ static inline mf f_le(vf a, vf b) { return _mm256_castps_si256(_mm256_cmp_ps(a, 
 static inline mf f_gt(vf a, vf b) { return _mm256_castps_si256(_mm256_cmp_ps(a, b, _CMP_GT_OQ)); }
 static inline vf f_blend(mf m, vf a, vf b) { return _mm256_blendv_ps(a, b, _mm256_castsi256_ps(m)); }
 /* x < lo ? lo : x and x > hi ? hi : x: maxps/minps return their second operand on NaN and ties */
+/* -x where m (the sign bit flipped, as f_neg), else x */
+static inline vf f_neg_where(mf m, vf x) { return _mm256_xor_ps(x, _mm256_and_ps(_mm256_castsi256_ps(m), _mm256_set1_ps(-0.0f))); }
 static inline vf f_atleast(vf x, vf lo) { return _mm256_max_ps(lo, x); }
 static inline vf f_atmost(vf x, vf hi) { return _mm256_min_ps(hi, x); }
 static inline vi f_bits(vf a) { return _mm256_castps_si256(a); }
@@ -69,6 +71,7 @@ static inline md d_lt(vd a, vd b) { return _mm256_castpd_si256(_mm256_cmp_pd(a, 
 static inline md d_le(vd a, vd b) { return _mm256_castpd_si256(_mm256_cmp_pd(a, b, _CMP_LE_OQ)); }
 static inline md d_gt(vd a, vd b) { return _mm256_castpd_si256(_mm256_cmp_pd(a, b, _CMP_GT_OQ)); }
 static inline vd d_blend(md m, vd a, vd b) { return _mm256_blendv_pd(a, b, _mm256_castsi256_pd(m)); }
+static inline vd d_neg_where(md m, vd x) { return _mm256_xor_pd(x, _mm256_and_pd(_mm256_castsi256_pd(m), _mm256_set1_pd(-0.0))); }
 static inline vd d_atleast(vd x, vd lo) { return _mm256_max_pd(lo, x); }
 static inline vd d_atmost(vd x, vd hi) { return _mm256_min_pd(hi, x); }
 static inline vl d_bits(vd a) { return _mm256_castpd_si256(a); }
