@@ -88,8 +88,7 @@ static inline vf affine_f(const fi_params *p, vf z) {
 
 static inline vf clamp_f(const fi_params *p, vf x) {
     const vf lo = f_set((float)p->clamp_lo), hi = f_set((float)p->clamp_hi);
-    x = f_blend(f_lt(x, lo), x, lo);
-    return f_blend(f_gt(x, hi), x, hi);
+    return f_atmost(f_atleast(x, lo), hi);
 }
 
 /* U[loc, loc + scale): the top 24 bits as a multiple of 2^-24 */
@@ -110,7 +109,7 @@ static inline void normal_fv(const fi_params *p, const vi k[FI_NBF], vf out[FI_N
         lower[j] = i_eq(sign, i_set(0));
     }
     probit_upper_fv(t, q, z);
-    FOR_F out[j] = affine_f(p, f_blend(lower[j], z[j], f_neg(z[j])));
+    FOR_F out[j] = affine_f(p, f_neg_where(lower[j], z[j]));
 }
 
 /* Truncated normal by inversion: P = Phi(alpha) + u * mass from below, Q = Phi(-beta) +
@@ -130,7 +129,7 @@ static inline void trunc_fv(const fi_params *p, const vi k[FI_NBF], vf out[FI_NB
         q[j] = f_sub(f_set(0.5f), t[j]);
     }
     probit_upper_fv(t, q, z);
-    FOR_F out[j] = affine_f(p, f_blend(from_lo[j], z[j], f_neg(z[j])));
+    FOR_F out[j] = affine_f(p, f_neg_where(from_lo[j], z[j]));
 }
 
 /* Truncated normal on a narrow interval (FI_SERIES): the density is nearly flat across it, so the
@@ -278,8 +277,7 @@ static inline vd affine_d(const fi_params *p, vd z) {
 
 static inline vd clamp_d(const fi_params *p, vd x) {
     const vd lo = d_set(p->clamp_lo), hi = d_set(p->clamp_hi);
-    x = d_blend(d_lt(x, lo), x, lo);
-    return d_blend(d_gt(x, hi), x, hi);
+    return d_atmost(d_atleast(x, lo), hi);
 }
 
 /* t (the nearer tail probability), q = 1/2 - t and the side of a truncated-normal draw from
@@ -331,7 +329,7 @@ static inline void wide_dv(const fi_params *p, const vl k[FI_NBD], vd x[FI_NBD])
         }
     }
     probit_upper_dv(t, q, z);
-    FOR_D x[j] = affine_d(p, d_blend(neg[j], z[j], d_neg(z[j])));
+    FOR_D x[j] = affine_d(p, d_neg_where(neg[j], z[j]));
 }
 
 /* truncated normal computed in float64 from 32-bit draws (narrow outputs whose interval is too
@@ -353,7 +351,7 @@ static inline void trunc_wide_fv(const fi_params *p, const vi k[FI_NBF], vf out[
         }
         FOR_D trunc_prep_d(p, u[j], v[j], &t[j], &q[j], &from_lo[j]);
         probit_upper_dv(t, q, z);
-        FOR_D res[d0 + j] = affine_d(p, d_blend(from_lo[j], z[j], d_neg(z[j])));
+        FOR_D res[d0 + j] = affine_d(p, d_neg_where(from_lo[j], z[j]));
     }
     FOR_F out[j] = d_parts_to_f(res + FI_DPF * j);
 }

@@ -17,7 +17,7 @@ typedef __m256i md;
 #define FI_FL 8
 #define FI_DL 4
 #define FI_NBF 8        /* a group's 8 vectors at once */
-#define FI_NBD 1        /* (16 registers: float64 chains are not interleaved) */
+#define FI_NBD 4        /* four vectors at once, for the tail compaction below */
 
 static inline vf f_set(float x) { return _mm256_set1_ps(x); }
 static inline vf f_add(vf a, vf b) { return _mm256_add_ps(a, b); }
@@ -30,6 +30,11 @@ static inline mf f_lt(vf a, vf b) { return _mm256_castps_si256(_mm256_cmp_ps(a, 
 static inline mf f_le(vf a, vf b) { return _mm256_castps_si256(_mm256_cmp_ps(a, b, _CMP_LE_OQ)); }
 static inline mf f_gt(vf a, vf b) { return _mm256_castps_si256(_mm256_cmp_ps(a, b, _CMP_GT_OQ)); }
 static inline vf f_blend(mf m, vf a, vf b) { return _mm256_blendv_ps(a, b, _mm256_castsi256_ps(m)); }
+/* x < lo ? lo : x and x > hi ? hi : x: maxps/minps return their second operand on NaN and ties */
+/* -x where m (the sign bit flipped, as f_neg), else x */
+static inline vf f_neg_where(mf m, vf x) { return _mm256_xor_ps(x, _mm256_and_ps(_mm256_castsi256_ps(m), _mm256_set1_ps(-0.0f))); }
+static inline vf f_atleast(vf x, vf lo) { return _mm256_max_ps(lo, x); }
+static inline vf f_atmost(vf x, vf hi) { return _mm256_min_ps(hi, x); }
 static inline vi f_bits(vf a) { return _mm256_castps_si256(a); }
 static inline vf i_as_f(vi a) { return _mm256_castsi256_ps(a); }
 static inline int mf_any(mf m) { return _mm256_movemask_ps(_mm256_castsi256_ps(m)) != 0; }
@@ -66,6 +71,9 @@ static inline md d_lt(vd a, vd b) { return _mm256_castpd_si256(_mm256_cmp_pd(a, 
 static inline md d_le(vd a, vd b) { return _mm256_castpd_si256(_mm256_cmp_pd(a, b, _CMP_LE_OQ)); }
 static inline md d_gt(vd a, vd b) { return _mm256_castpd_si256(_mm256_cmp_pd(a, b, _CMP_GT_OQ)); }
 static inline vd d_blend(md m, vd a, vd b) { return _mm256_blendv_pd(a, b, _mm256_castsi256_pd(m)); }
+static inline vd d_neg_where(md m, vd x) { return _mm256_xor_pd(x, _mm256_and_pd(_mm256_castsi256_pd(m), _mm256_set1_pd(-0.0))); }
+static inline vd d_atleast(vd x, vd lo) { return _mm256_max_pd(lo, x); }
+static inline vd d_atmost(vd x, vd hi) { return _mm256_min_pd(hi, x); }
 static inline vl d_bits(vd a) { return _mm256_castpd_si256(a); }
 static inline vd l_as_d(vl a) { return _mm256_castsi256_pd(a); }
 static inline int md_any(md m) { return _mm256_movemask_pd(_mm256_castsi256_pd(m)) != 0; }
@@ -116,5 +124,84 @@ static inline void i_store_u16(uint16_t *dst, vi x) {   /* lanes hold values < 2
 }
 static inline void d_store(double *dst, vd x) { _mm256_storeu_pd(dst, x); }
 static inline vd d_load(const double *src) { return _mm256_loadu_pd(src); }
-#define FI_COMPACT 0
+/* Lane compaction (as in fi_simd_avx512.h, where compress/expand do it in one instruction): a
+ * "stream" P[0], P[1], .. of packed lanes.  d_pack appends the lanes of m of x at stream position c
+ * (returns the new length); d_unpack gives x with the lanes of m replaced, in order, by the stream
+ * from position c.  P needs room for c / 4 + 2 vectors.  AVX2 has no compress: a 16-entry table
+ * of lane permutations (by the 4-bit mask) and rotations by c % 4 do it with 32-bit permutes. */
+#define FI_COMPACT 1
+static inline int md_bits(md m) { return _mm256_movemask_pd(_mm256_castsi256_pd(m)); }
+static inline int md_count(md m) { return __builtin_popcount((unsigned)md_bits(m)); }
+/* 32-bit permutations moving 64-bit lanes: FI_COMPRESS[bits] puts the lanes of bits first, in
+ * order; FI_EXPAND[bits] gives the n-th lane of bits lane n; FI_ROT_UP[r] lane i the lane i - r,
+ * FI_ROT_DOWN[r] lane i the lane i + r (mod 4); FI_LANES_FROM[r] is all ones in lanes >= r. */
+static const int32_t FI_COMPRESS[16][8] __attribute__((aligned(32))) = {
+    {0, 1, 0, 1, 0, 1, 0, 1},
+    {0, 1, 0, 1, 0, 1, 0, 1},
+    {2, 3, 0, 1, 0, 1, 0, 1},
+    {0, 1, 2, 3, 0, 1, 0, 1},
+    {4, 5, 0, 1, 0, 1, 0, 1},
+    {0, 1, 4, 5, 0, 1, 0, 1},
+    {2, 3, 4, 5, 0, 1, 0, 1},
+    {0, 1, 2, 3, 4, 5, 0, 1},
+    {6, 7, 0, 1, 0, 1, 0, 1},
+    {0, 1, 6, 7, 0, 1, 0, 1},
+    {2, 3, 6, 7, 0, 1, 0, 1},
+    {0, 1, 2, 3, 6, 7, 0, 1},
+    {4, 5, 6, 7, 0, 1, 0, 1},
+    {0, 1, 4, 5, 6, 7, 0, 1},
+    {2, 3, 4, 5, 6, 7, 0, 1},
+    {0, 1, 2, 3, 4, 5, 6, 7}};
+static const int32_t FI_EXPAND[16][8] __attribute__((aligned(32))) = {
+    {0, 1, 0, 1, 0, 1, 0, 1},
+    {0, 1, 0, 1, 0, 1, 0, 1},
+    {0, 1, 0, 1, 0, 1, 0, 1},
+    {0, 1, 2, 3, 0, 1, 0, 1},
+    {0, 1, 0, 1, 0, 1, 0, 1},
+    {0, 1, 0, 1, 2, 3, 0, 1},
+    {0, 1, 0, 1, 2, 3, 0, 1},
+    {0, 1, 2, 3, 4, 5, 0, 1},
+    {0, 1, 0, 1, 0, 1, 0, 1},
+    {0, 1, 0, 1, 0, 1, 2, 3},
+    {0, 1, 0, 1, 0, 1, 2, 3},
+    {0, 1, 2, 3, 0, 1, 4, 5},
+    {0, 1, 0, 1, 0, 1, 2, 3},
+    {0, 1, 0, 1, 2, 3, 4, 5},
+    {0, 1, 0, 1, 2, 3, 4, 5},
+    {0, 1, 2, 3, 4, 5, 6, 7}};
+static const int32_t FI_ROT_UP[4][8] __attribute__((aligned(32))) = {
+    {0, 1, 2, 3, 4, 5, 6, 7},
+    {6, 7, 0, 1, 2, 3, 4, 5},
+    {4, 5, 6, 7, 0, 1, 2, 3},
+    {2, 3, 4, 5, 6, 7, 0, 1}};
+static const int32_t FI_ROT_DOWN[4][8] __attribute__((aligned(32))) = {
+    {0, 1, 2, 3, 4, 5, 6, 7},
+    {2, 3, 4, 5, 6, 7, 0, 1},
+    {4, 5, 6, 7, 0, 1, 2, 3},
+    {6, 7, 0, 1, 2, 3, 4, 5}};
+static const int64_t FI_LANES_FROM[5][4] __attribute__((aligned(32))) = {
+    {-1, -1, -1, -1},
+    {0, -1, -1, -1},
+    {0, 0, -1, -1},
+    {0, 0, 0, -1},
+    {0, 0, 0, 0}};
+static inline __m256i perm_row(const int32_t *row) { return _mm256_load_si256((const __m256i *)row); }
+static inline __m256d lanes_from(int r) { return _mm256_load_pd((const double *)FI_LANES_FROM[r]); }
+static inline int d_pack(vd *P, int c, md m, vd x) {
+    const int r = c & 3, k = c >> 2, bits = md_bits(m);
+    __m256i R = _mm256_permutevar8x32_epi32(_mm256_castpd_si256(x), perm_row(FI_COMPRESS[bits]));
+    vd Rr = _mm256_castsi256_pd(_mm256_permutevar8x32_epi32(R, perm_row(FI_ROT_UP[r])));
+    P[k] = _mm256_blendv_pd(P[k], Rr, lanes_from(r));   /* packed lanes from lane r on */
+    P[k + 1] = Rr;                                       /* (the overflow, if any) */
+    return c + __builtin_popcount((unsigned)bits);
+}
+static inline vd d_unpack(const vd *P, int c, md m, vd x) {
+    const int r = c & 3, k = c >> 2;
+    const __m256i down = perm_row(FI_ROT_DOWN[r]);
+    __m256i a = _mm256_permutevar8x32_epi32(_mm256_castpd_si256(P[k]), down);
+    __m256i b = _mm256_permutevar8x32_epi32(_mm256_castpd_si256(P[k + 1]), down);
+    vd w = _mm256_blendv_pd(_mm256_castsi256_pd(a), _mm256_castsi256_pd(b), lanes_from(4 - r));
+    vd e = _mm256_castsi256_pd(_mm256_permutevar8x32_epi32(_mm256_castpd_si256(w), perm_row(FI_EXPAND[md_bits(m)])));
+    return _mm256_blendv_pd(x, e, _mm256_castsi256_pd(m));
+}
 #endif

@@ -28,6 +28,11 @@ static inline mf f_lt(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ);
 static inline mf f_le(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_LE_OQ); }
 static inline mf f_gt(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
 static inline vf f_blend(mf m, vf a, vf b) { return _mm512_mask_blend_ps(m, a, b); }
+/* x < lo ? lo : x and x > hi ? hi : x: maxps/minps return their second operand on NaN and ties */
+/* -x where m (the sign bit flipped, as f_neg), else x */
+static inline vf f_neg_where(mf m, vf x) { return _mm512_mask_xor_ps(x, m, x, _mm512_set1_ps(-0.0f)); }
+static inline vf f_atleast(vf x, vf lo) { return _mm512_max_ps(lo, x); }
+static inline vf f_atmost(vf x, vf hi) { return _mm512_min_ps(hi, x); }
 static inline vi f_bits(vf a) { return _mm512_castps_si512(a); }
 static inline vf i_as_f(vi a) { return _mm512_castsi512_ps(a); }
 static inline int mf_any(mf m) { return m != 0; }
@@ -61,6 +66,9 @@ static inline md d_lt(vd a, vd b) { return _mm512_cmp_pd_mask(a, b, _CMP_LT_OQ);
 static inline md d_le(vd a, vd b) { return _mm512_cmp_pd_mask(a, b, _CMP_LE_OQ); }
 static inline md d_gt(vd a, vd b) { return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ); }
 static inline vd d_blend(md m, vd a, vd b) { return _mm512_mask_blend_pd(m, a, b); }
+static inline vd d_neg_where(md m, vd x) { return _mm512_mask_xor_pd(x, m, x, _mm512_set1_pd(-0.0)); }
+static inline vd d_atleast(vd x, vd lo) { return _mm512_max_pd(lo, x); }
+static inline vd d_atmost(vd x, vd hi) { return _mm512_min_pd(hi, x); }
 static inline vl d_bits(vd a) { return _mm512_castpd_si512(a); }
 static inline vd l_as_d(vl a) { return _mm512_castsi512_pd(a); }
 static inline int md_any(md m) { return m != 0; }

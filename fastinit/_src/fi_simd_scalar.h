@@ -31,6 +31,9 @@ static inline mf f_lt(vf a, vf b) { return a < b; }
 static inline mf f_le(vf a, vf b) { return a <= b; }
 static inline mf f_gt(vf a, vf b) { return a > b; }
 static inline vf f_blend(mf m, vf a, vf b) { return m ? b : a; }   /* b where m, else a */
+static inline vf f_neg_where(mf m, vf x) { return m ? -x : x; }
+static inline vf f_atleast(vf x, vf lo) { return x < lo ? lo : x; } /* x kept when NaN or equal */
+static inline vf f_atmost(vf x, vf hi) { return x > hi ? hi : x; }
 static inline vi f_bits(vf a) { vi u; memcpy(&u, &a, 4); return u; }
 static inline vf i_as_f(vi u) { vf a; memcpy(&a, &u, 4); return a; }
 static inline int mf_any(mf m) { return m; }
@@ -64,6 +67,9 @@ static inline md d_lt(vd a, vd b) { return a < b; }
 static inline md d_le(vd a, vd b) { return a <= b; }
 static inline md d_gt(vd a, vd b) { return a > b; }
 static inline vd d_blend(md m, vd a, vd b) { return m ? b : a; }
+static inline vd d_neg_where(md m, vd x) { return m ? -x : x; }
+static inline vd d_atleast(vd x, vd lo) { return x < lo ? lo : x; }
+static inline vd d_atmost(vd x, vd hi) { return x > hi ? hi : x; }
 static inline vl d_bits(vd a) { vl u; memcpy(&u, &a, 8); return u; }
 static inline vd l_as_d(vl u) { vd a; memcpy(&a, &u, 8); return a; }
 static inline int md_any(md m) { return m; }
