@@ -1,3 +1,6 @@
+import os
+import time
+
 import numpy as np
 import pytest
 
@@ -45,3 +48,14 @@ def one_thread():
     fastinit.set_num_threads(1)
     yield
     fastinit.set_num_threads(before)
+
+
+def signal_once_writing(proc, folder, sig, timeout=60):
+    """Send sig to proc once its temporary ``.part`` file exists in folder (writing has begun);
+    returns proc's (stdout, stderr) after it ends."""
+    deadline = time.monotonic() + timeout
+    while not any(n.endswith(".part") for n in os.listdir(folder)):
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    os.kill(proc.pid, sig)
+    return proc.communicate(timeout=120)

@@ -5,13 +5,13 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 
 import fastinit
 from fastinit import bench
+from conftest import signal_once_writing
 
 
 def run(args, cwd, **kw):
@@ -158,12 +158,7 @@ def test_init_stopped_leaves_nothing(tmp_path, sig, message):
     proc = subprocess.Popen([sys.executable, "-m", "fastinit", "init", "--shape", "400000000", "--scheme",
                              "trunc_normal", "--out", "big.npy", "--threads", "1", "--no-progress"],
                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not any(n.endswith(".part") for n in os.listdir(tmp_path)):   # writing has begun
-        assert time.monotonic() < deadline and proc.poll() is None
-        time.sleep(0.05)
-    os.kill(proc.pid, sig)
-    out, err = proc.communicate(timeout=120)
+    out, err = signal_once_writing(proc, tmp_path, sig)
     assert proc.returncode == -sig, err
     assert message in err
     assert os.listdir(tmp_path) == []

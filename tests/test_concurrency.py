@@ -7,6 +7,7 @@ import textwrap
 import threading
 
 import numpy as np
+import pytest
 
 import fastinit
 
@@ -28,8 +29,10 @@ def test_concurrent_calls_match_sequential():
         assert np.array_equal(r, e)
 
 
-def test_ctrl_c_interrupts_a_long_fill():
-    """SIGINT during a fill raises KeyboardInterrupt from the fill, leaving the rest unwritten."""
+@pytest.mark.parametrize("threads", [1, 2])
+def test_ctrl_c_interrupts_a_long_fill(threads):
+    """SIGINT during a fill, on one thread or a team, raises KeyboardInterrupt from the fill,
+    leaving the rest unwritten."""
     script = textwrap.dedent("""
         import sys, numpy as np, fastinit
         fastinit.set_simd_path("scalar")             # the slow path: the fill takes seconds
@@ -37,13 +40,15 @@ def test_ctrl_c_interrupts_a_long_fill():
         fastinit.trunc_normal_(np.empty(1), seed=0)   # first call imports scipy.special: not the part to interrupt
         print("start", flush=True)
         try:
-            fastinit.trunc_normal_(out, seed=0, num_threads=1)
+            fastinit.trunc_normal_(out, seed=0, num_threads=NUM_THREADS)
         except KeyboardInterrupt:
             print("interrupted", int(np.isnan(out).sum()), flush=True)
             sys.exit(3)
         print("finished", flush=True)
     """)
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    proc = subprocess.Popen([sys.executable, "-c", script.replace("NUM_THREADS", str(threads))],
+                            stdout=subprocess.PIPE, text=True, env=env)
     assert proc.stdout.readline().strip() == "start"
     threading.Event().wait(0.3)
     os.kill(proc.pid, signal.SIGINT)

@@ -6,13 +6,13 @@ import stat
 import subprocess
 import sys
 import textwrap
-import time
 
 import numpy as np
 import pytest
 
 import fastinit
 from fastinit import npy
+from conftest import signal_once_writing
 
 
 @pytest.mark.parametrize("scheme,params,dtype", [
@@ -209,12 +209,7 @@ def test_stop_signal_leaves_nothing_and_kills(tmp_path, sig):
     env = {**os.environ, "FASTINIT_SIMD": "scalar"}        # slow path: the write takes many seconds
     proc = subprocess.Popen([sys.executable, "-c", script], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not any(n.endswith(".part") for n in os.listdir(tmp_path)):   # writing has begun
-        assert time.monotonic() < deadline and proc.poll() is None
-        time.sleep(0.05)
-    os.kill(proc.pid, sig)
-    out, err = proc.communicate(timeout=120)
+    out, err = signal_once_writing(proc, tmp_path, sig)
     assert proc.returncode == -sig, err
     assert "finished" not in out
     assert os.listdir(tmp_path) == []
