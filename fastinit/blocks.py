@@ -93,8 +93,7 @@ def fill_block(out: np.ndarray, scheme: str, full_shape: Sequence[int], index, *
     if out.size == 0:
         # nothing to write, but the parameters are checked here as on every other block (a shard
         # that raises on one rank and not on another would leave a distributed job hanging)
-        probe = np.empty(1 if math.prod(full) else 0, out.dtype)
-        rec.fn(probe, full_shape=full, offset=0, dtype=dtype, **kwargs)
+        rec.check(full, out.dtype, kwargs, storage=dtype)
         return out
     fill_runs(rec, out, full, bounds, dtype, kwargs)
     return out

@@ -39,8 +39,8 @@ def init(shape: Sequence[int] | int, scheme: str, *, chunks="auto", seed: int | 
     dt = _alloc_dtype(dtype)
     rec = _scheme(scheme)
     kwargs = rec.resolve(seed, params)
-    if math.prod(shape) and not rec.whole_tensor:   # surface bad parameters now, not on a worker
-        rec.fn(np.empty(1, dt), full_shape=shape, offset=0, **kwargs)
+    if math.prod(shape):   # surface bad parameters now, not on a worker
+        rec.check(shape, dt, kwargs)
     chunks = da.core.normalize_chunks(chunks, shape, dtype=dt)
     name = "fastinit-" + tokenize(shape, scheme, chunks, dt.str, dt.name, sorted(kwargs.items()))
     # (non-array arguments of map_blocks are passed through to every block as they are)

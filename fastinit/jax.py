@@ -131,9 +131,8 @@ def _check_params(scheme: str, params: dict, shape: tuple, dt: np.dtype) -> None
     """Raise on bad parameters/shape before any callback is staged or any block filled (a one-element
     probe; schemes that need the whole tensor are checked by their fill)."""
     rec = _scheme(scheme)
-    if rec.whole_tensor or math.prod(shape) == 0:
-        return
-    rec.fn(np.empty(1, dt), full_shape=shape, offset=0, **rec.resolve(0 if rec.random else None, params))
+    if math.prod(shape):
+        rec.check(shape, dt, rec.resolve(0 if rec.random else None, params))
 
 
 def _traced_sharded(scheme: str, params: dict, shape: tuple, dt: np.dtype, words, out_sharding) -> jax.Array:

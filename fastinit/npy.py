@@ -233,8 +233,8 @@ def init_npy(path: str | os.PathLike, shape: Sequence[int] | int, scheme: str, *
     _check_free_space(parent, len(header) + total * dt.itemsize, path)
     if total == 0:   # no chunk will be filled: check the parameters here (as fastinit.init does)
         rec.fn(np.empty(shape, dt), **kwargs)
-    elif not rec.whole_tensor:   # bad parameters fail here, before a temporary file or a progress bar
-        rec.fn(np.empty(1, dt), full_shape=shape, offset=0, **kwargs)
+    else:   # bad parameters fail here, before a temporary file or a progress bar
+        rec.check(shape, dt, kwargs)
     per = max(1, total if rec.whole_tensor else chunk_bytes // dt.itemsize)   # range() needs a step >= 1
     with _cleanup_before_stop_signals():
         try:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import math
 import sys
 from collections.abc import Sequence as _SequenceABC
 from dataclasses import dataclass
@@ -37,6 +38,16 @@ class Scheme:
         elif seed is not None:
             raise ValueError(f"scheme {self.name!r} is not random and takes no seed")
         return kwargs
+
+    def check(self, full_shape: tuple, dtype, kwargs: dict, *, storage=None) -> None:
+        """Raise for bad ``kwargs`` on a tensor of ``full_shape`` without writing anything of the
+        caller's: ``fn`` fills a one-element scratch (none when the tensor is empty) at offset 0.
+        Block-wise fills (dask, init_npy, JAX, an empty block) check this before their first
+        block.  Schemes that need the whole tensor are checked by their own fill."""
+        if self.whole_tensor:
+            return
+        scratch = np.empty(1 if math.prod(full_shape) else 0, dtype)
+        self.fn(scratch, full_shape=full_shape, offset=0, dtype=storage, **kwargs)
 
 
 _UNSET = object()   # "not passed": a=None must stay an error, as in torch
