@@ -79,8 +79,6 @@ _DEPRECATED = tuple(n[:-1] for n in _SCHEMES if hasattr(_tinit, n[:-1]) and hasa
 _TORCH = {name: getattr(_tinit, name) for name in _SCHEMES + _DEPRECATED}
 
 # torch's keyword names that the registry's functions spell differently
-_FASTINIT_NAMES = {("uniform_", "a"): "low", ("uniform_", "b"): "high"}
-
 # the __torch_function__ of tensors whose memory fastinit may write: Tensor's default (plain
 # subclasses) and the disabled one (Parameter)
 _PLAIN_TORCH_FUNCTION = (_torch.Tensor.__torch_function__.__func__, _torch._C._disabled_torch_function_impl)
@@ -218,7 +216,7 @@ def _apply(tensor, scheme: str, generator=None, **params):
                            "a clone to get a normal tensor before doing inplace update. (fastinit.torch refuses "
                            "it as torch does; see https://github.com/pytorch/rfcs/pull/17)")
     _torch_checks(scheme, tensor, params)
-    params = {_FASTINIT_NAMES.get((scheme, k), k): _number(v) for k, v in params.items()}
+    params = {k: _number(v) for k, v in params.items()}   # torch's names: the registry takes them
     if scheme == "trunc_normal_":
         _trunc_normal_checks(**params, stacklevel=3)
     if rec.random:
