@@ -17,13 +17,6 @@ SCHEMES = [
 ]
 
 
-def _params(name, params):
-    # the kernels' own names are low/high (uniform_ is registered as the kernel)
-    if name == "uniform_":
-        return {"low": params["a"], "high": params["b"]}
-    return params
-
-
 def _shape_for(name):
     if name in ("eye_", "identity", "sparse_", "torch_embedding", "orthogonal_", "orthogonal"):
         return (9, 7)
@@ -45,7 +38,6 @@ def _partitions(shape, rng, count=6):
 
 @pytest.mark.parametrize("name,params", SCHEMES, ids=[s for s, _ in SCHEMES])
 def test_blocks_equal_the_whole_fill(name, params):
-    params = _params(name, params)
     shape = _shape_for(name)
     rec = fastinit.scheme(name)
     seed = {"seed": 11} if rec.random else {}
