@@ -13,14 +13,7 @@ import fastinit.torch as ft  # noqa: E402
 from fastinit._torch_materialize import derived_seed  # noqa: E402
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Values do not depend on the thread count; one thread keeps these many tiny fills fast on a
-    shared machine (an OpenMP region per 100-element fill costs milliseconds under load)."""
-    before = fastinit.get_num_threads()
-    fastinit.set_num_threads(1)
-    yield
-    fastinit.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")   # conftest.py: many tiny fills
 
 
 class Block(nn.Module):
