@@ -44,7 +44,8 @@ def one_thread():
     """For modules of many small fills (``pytestmark = pytest.mark.usefixtures("one_thread")``): one
     thread spares an OpenMP team per fill, which costs milliseconds on a loaded machine; values never
     depend on the thread count (tests/test_determinism.py checks that)."""
-    before = fastinit.get_num_threads()
+    from fastinit import _runtime
+    before = _runtime._num_threads          # None: the automatic default, restored as such
     fastinit.set_num_threads(1)
     yield
     fastinit.set_num_threads(before)

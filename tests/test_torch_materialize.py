@@ -8,7 +8,6 @@ import pytest
 torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
-import fastinit  # noqa: E402
 import fastinit.torch as ft  # noqa: E402
 from fastinit._torch_materialize import derived_seed  # noqa: E402
 
