@@ -26,6 +26,7 @@ from typing import Callable
 import numpy as np
 
 import fastinit
+from fastinit import _fill
 
 DESCRIPTION = ("fastinit side by side with numpy, torch and the memory limit: every case interleaved round by "
                "round, best and median of the rounds, thread scaling, a size sweep and the extra memory of a fill.")
@@ -251,9 +252,10 @@ def machine_info(torch) -> dict:
     }
 
 
-def fresh_memory_cases(size: int, dtypes: list[str], threads: int | None) -> list[Case]:
-    """Fills of new np.empty memory, where page faults dominate.  Run in a phase of their own:
-    the kernel's work mapping and unmapping them would disturb the interleaved cases."""
+def fresh_memory_cases(size: int, dtypes: list[str], threads: int | None, fault_threads: int) -> list[Case]:
+    """Fills of new np.empty memory, where page faults dominate, and the page faults alone (on
+    fault_threads threads).  Run in a phase of their own: the kernel's work mapping and
+    unmapping them would disturb the interleaved cases."""
     cases = []
     for d in dtypes:
         dtype = np.dtype(d)
@@ -262,7 +264,35 @@ def fresh_memory_cases(size: int, dtypes: list[str], threads: int | None) -> lis
                           note="new np.empty each run"))
         cases.append(Case("fill fresh", "numpy", d, size, lambda t=dtype: np.empty(size, t).fill(1.0),
                           note="new np.empty each run"))
+        cases.append(Case("page faults", "kernel", d, size, page_faults(size, dtype, fault_threads),
+                          note=f"new np.empty, one write per 4 KiB page, {fault_threads} thread(s)"))
     return cases
+
+
+def page_faults(size: int, dtype: np.dtype, threads: int) -> Callable[[], None]:
+    """What fresh memory costs before any value is computed: a new np.empty, advised as fastinit
+    advises its outputs, with one element per 4 KiB page written, split over `threads` threads
+    as a fill splits it.  The kernel's page faults and zeroing are CPU work on the faulting
+    threads, so a fill of fresh memory cannot take less than its in-place time plus this."""
+    page = max(4096 // dtype.itemsize, 1)
+
+    def run():
+        buf = np.empty(size, dtype)
+        if buf.nbytes >= _fill.HUGEPAGE_MIN_BYTES:
+            _fill.advise_hugepages(buf.ctypes.data, buf.nbytes)
+        parts = np.array_split(buf, threads)
+        ts = [threading.Thread(target=part[::page].fill, args=(1.0,)) for part in parts]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+    return run
+
+
+def fresh_memory_bound(in_place_seconds: float, fault_seconds: float) -> float:
+    """The highest share of its in-place rate a fill of fresh memory can reach when the page
+    faults are CPU work on the same threads as the fill: t_in_place / (t_in_place + t_faults)."""
+    return in_place_seconds / (in_place_seconds + fault_seconds)
 
 
 def _fmt_ratio(x):
@@ -459,14 +489,14 @@ def run(argv: list[str] | None = None) -> dict:
         c, s = build_cases(size, d, threads, torch, fastinit_threads=a.threads)
         cases += c
         skipped = s
-    total = repeat * (len(cases) + 2 * len(dtypes)) + repeat * 3 * threads + max(repeat, DEFAULT_VS_ONE_ROUNDS) + 6
+    total = repeat * (len(cases) + 3 * len(dtypes)) + repeat * 3 * threads + max(repeat, DEFAULT_VS_ONE_ROUNDS) + 6
     progress = Progress(total, enabled=not a.no_progress and sys.stderr.isatty())
     t0 = time.perf_counter()
     for _ in range(repeat):        # interleaved: every case once per round
         for c in cases:
             progress.step(c.name)
             c.record()
-    fresh = fresh_memory_cases(size, dtypes, a.threads)
+    fresh = fresh_memory_cases(size, dtypes, a.threads, threads)
     for _ in range(repeat):
         for c in fresh:
             progress.step(c.name)
@@ -504,9 +534,15 @@ def run(argv: list[str] | None = None) -> dict:
                           and r["dtype"] == d), None)
         in_place = next((r for r in rows if r["library"] == "fastinit" and r["kernel"] == "normal_"
                          and r["dtype"] == d), None)
+        faults = next((r for r in rows if r["kernel"] == "page faults" and r["dtype"] == d), None)
         if fresh_row and in_place:
             print(f"fresh memory: normal_ {d} into new np.empty runs at {100 * fresh_row['msamples_per_s'] / in_place['msamples_per_s']:.0f}% "
                   f"of the in-place rate (medians: {100 * fresh_row['msamples_per_s_median'] / in_place['msamples_per_s_median']:.0f}%)")
+        if fresh_row and in_place and faults:
+            bound = fresh_memory_bound(in_place["seconds"], faults["seconds"])
+            print(f"  the page faults alone take {1e3 * faults['seconds']:.1f} ms (best), which bounds it at "
+                  f"{100 * bound:.0f}% (in-place time / (in-place time + page faults)); reached: "
+                  f"{100 * fresh_row['msamples_per_s'] / in_place['msamples_per_s'] / bound:.0f}% of that bound")
     print("\nthread scaling (float32, Msamples/s, best):")
     for kernel in ("uniform_", "normal_", "trunc_normal_"):
         pts = [r for r in scaling if r["kernel"] == kernel]

@@ -45,6 +45,14 @@ def test_medians_and_the_default_vs_one_thread_section(capsys, monkeypatch):
     assert result["config"]["fastinit_threads"] == "automatic"
     assert set(result["machine_load"]) == {"other_cpus", "steal_share", "load_average", "busy"}
     assert {"orthogonal_", "orthogonal_ tall"} <= {r["kernel"] for r in result["results"]}
+    assert "page faults" in {r["kernel"] for r in result["results"]}
+    assert "the page faults alone take" in out and "bounds it at" in out
+
+
+def test_fresh_memory_bound_is_in_place_time_over_in_place_plus_faults():
+    assert bench.fresh_memory_bound(1.0, 1.0) == 0.5
+    assert bench.fresh_memory_bound(3.0, 1.0) == 0.75
+    assert bench.fresh_memory_bound(2.0, 0.0) == 1.0
 
 
 def test_busy_warning():
