@@ -1,16 +1,25 @@
 """The automatic thread count under contention: default fills against one-thread fills, interleaved.
 
-    python bench/contention.py --busy 2            # 2 foreign busy loops in this session
-    python bench/contention.py --busy 2 --setsid   # each busy loop in a session of its own
-    python bench/contention.py                     # quiet: the default should stay the team
+    python bench/contention.py                  # every CPU busy: one foreign busy loop per CPU
+    python bench/contention.py --pin            # ... each loop pinned to its own CPU
+    python bench/contention.py --setsid         # ... each loop in a session (autogroup) of its own
+    python bench/contention.py --busy 0         # quiet: the default should stay the team
 
-Starts its own busy loops (``python -c "while True: pass"``), kills them at the end, and prints the
-median wall time of the default and of num_threads=1 per kernel, how often the default used the
-team, and the chooser's final state.  The two alternate in which goes first in each round.  Requirement (issue 10): default median <= one-thread median.
+Starts its own busy loops (``python -c "while True: pass"``, one per available CPU unless --busy
+says otherwise), kills them at the end, and times three arms round by round: the automatic
+default, num_threads=1, and num_threads=1 again.  The third arm is the noise floor of the run:
+two medians of the same thing under the same load differ by this much.  The arms rotate through
+all six orders (under time-slicing, a fill's place in the round costs it milliseconds).
+
+Requirement (issue 10): with every core busy, the default's median time <= the one-thread
+median.  The verdict per kernel is OK when it is, "within noise" when the default is slower by
+less than the two one-thread arms differ, else SLOWER.
 """
 from __future__ import annotations
 
 import argparse
+import itertools
+import os
 import statistics
 import subprocess
 import sys
@@ -21,18 +30,44 @@ import numpy as np
 import fastinit
 from fastinit import _runtime
 
+ARMS = ("default", "one", "one again")
+ORDERS = list(itertools.permutations(range(len(ARMS))))
+
+
+def start_busy_loops(count: int, pin: bool, setsid: bool) -> list[subprocess.Popen]:
+    cpus = sorted(os.sched_getaffinity(0))
+    loops = []
+    for i in range(count):
+        code = "while True: pass"
+        if pin:   # the loop pins itself, so no taskset is needed
+            code = f"import os; os.sched_setaffinity(0, {{{cpus[i % len(cpus)]}}})\n" + code
+        loops.append(subprocess.Popen([sys.executable, "-c", code], start_new_session=setsid))
+    return loops
+
+
+def summary(times: list[float]) -> str:
+    ms = [t * 1e3 for t in times]
+    return f"median {statistics.median(ms):6.1f}  mean {statistics.fmean(ms):6.1f}  min {min(ms):6.1f} ms"
+
+
+def verdict(default: float, one: float, again: float) -> str:
+    if default <= one:
+        return "OK"
+    return "within noise" if default / one - 1 <= abs(again / one - 1) else "SLOWER"
+
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--busy", type=int, default=0, help="foreign CPU-bound processes to start")
+    ap.add_argument("--busy", type=int, default=None,
+                    help="foreign CPU-bound processes to start (default: one per available CPU)")
+    ap.add_argument("--pin", action="store_true", help="pin busy loop i to the i-th available CPU")
     ap.add_argument("--setsid", action="store_true", help="start each busy loop in a new session")
-    ap.add_argument("--rounds", type=int, default=60)
+    ap.add_argument("--rounds", type=int, default=240)
     ap.add_argument("--size", type=int, default=16 << 20)
     ap.add_argument("--kernels", default="uniform_,normal_")
     ap.add_argument("--trace", action="store_true", help="print every round: threads used, times")
-    ap.add_argument("--default-threads", type=int, default=None,
-                    help="run the 'default' side with this num_threads (1: an A/A run, the noise floor)")
     a = ap.parse_args(argv)
+    busy_count = _runtime.available_cpus() if a.busy is None else a.busy
 
     used = []   # threads of each automatic fill, as reported to the chooser
     record = _runtime.record_fill
@@ -42,36 +77,37 @@ def main(argv: list[str] | None = None) -> int:
         record(n, cost, *kind)
 
     _runtime.record_fill = spy
-    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=a.setsid)
-            for _ in range(a.busy)]
+    busy = start_busy_loops(busy_count, a.pin, a.setsid)
     try:
         time.sleep(0.5 if busy else 0.0)
         buf = np.ones(a.size, np.float32)
-        print(f"{a.size:,} float32, {a.rounds} rounds, {a.busy} busy loops"
-              f"{' (setsid)' if a.setsid and busy else ''}, {_runtime.available_cpus()} CPUs available")
+        how = ", ".join(w for w, on in (("pinned", a.pin), ("own sessions", a.setsid)) if on)
+        print(f"{a.size:,} float32, {a.rounds} rounds, {busy_count} busy loops{f' ({how})' if busy and how else ''}, "
+              f"{_runtime.available_cpus()} CPUs available, load average {os.getloadavg()[0]:.1f} at start")
         for name in a.kernels.split(","):
             fn = getattr(fastinit, name)
-            times = {"default": [], "one": []}
+            times: dict[str, list[float]] = {arm: [] for arm in ARMS}
             picks = []
             for r in range(a.rounds):
-                # Alternate which goes first: under time-slicing, a fill's place in the round
-                # (right after the other one, or after the loop) can cost it a few milliseconds.
-                order = (("default", a.default_threads), ("one", 1))
-                for key, nt in (order if r % 2 == 0 else order[::-1]):
+                for i in ORDERS[r % len(ORDERS)]:
+                    arm = ARMS[i]
+                    nt = None if arm == "default" else 1
                     t0 = time.perf_counter()
                     fn(buf, seed=1, num_threads=nt)
-                    times[key].append(time.perf_counter() - t0)
-                    if key == "default":
-                        picks.append(used[-1] if used and a.default_threads is None else a.default_threads)
+                    times[arm].append(time.perf_counter() - t0)
+                    if arm == "default":
+                        picks.append(used[-1])
                 if a.trace:
-                    print(f"  {picks[-1]}t {times['default'][-1] * 1e3:6.1f} ms   1t {times['one'][-1] * 1e3:6.1f} ms")
-            d, o = (statistics.median(times[k]) * 1e3 for k in ("default", "one"))
-            team = [t for t, p in zip(times["default"], picks) if p > 1]
-            solo = [t for t, p in zip(times["default"], picks) if p == 1]
-            med = (lambda xs: f"{statistics.median(xs) * 1e3:.1f} ms" if xs else "-")
-            print(f"{name:<9} default median {d:.1f} ms ; one-thread median {o:.1f} ms  (x{o / d:.2f} {'OK' if d <= o else 'SLOWER'})")
-            print(f"          default picked the team {len(team)}/{a.rounds} (median {med(team)}), "
-                  f"one thread {len(solo)} (median {med(solo)})")
+                    print("  " + "   ".join(f"{arm} {times[arm][-1] * 1e3:6.1f} ms" for arm in ARMS)
+                          + f"   (default on {picks[-1]})")
+            med = {arm: statistics.median(times[arm]) for arm in ARMS}
+            team = sum(p > 1 for p in picks)
+            print(f"{name}")
+            for arm in ARMS:
+                print(f"  {arm:<10} {summary(times[arm])}")
+            print(f"  one-thread median / default median x{med['one'] / med['default']:.2f} "
+                  f"({verdict(med['default'], med['one'], med['one again'])}); noise floor (one / one again) "
+                  f"x{med['one'] / med['one again']:.2f}; default used the team in {team} of {a.rounds} rounds")
         print(f"final chooser state: {_runtime._chooser.describe()}")
     finally:
         for p in busy:
