@@ -59,6 +59,8 @@ uint16_t fi_f32_to_bf16_bits(float f) {
 
 static void groups_scalar(const fi_params *p, uint64_t g0, int64_t ngroups, void *dst) {
     const size_t group_bytes = p->dtype == FI_F64 ? 32 * 8 : 64 * (p->dtype == FI_F32 ? 4 : 2);
+    fi_narrow narrow;
+    narrow_init(&narrow, p);
     for (int64_t gi = 0; gi < ngroups; gi++) {
         uint64_t g = g0 + (uint64_t)gi;
         uint32_t words[64];         /* word w of block l at 16w + l */
@@ -71,7 +73,7 @@ static void groups_scalar(const fi_params *p, uint64_t g0, int64_t ngroups, void
         }
         char *o = (char *)dst + group_bytes * (size_t)gi;
         if (p->dtype != FI_F64) {   /* element e: word e / 16 of block e % 16 */
-            narrow_vectors(p, words, FI_NVF, o);
+            narrow_vectors(&narrow, words, FI_NVF, o);
             continue;
         }
         uint64_t k[32];             /* element 16h + l: words 2h (low) and 2h+1 (high) of block l */

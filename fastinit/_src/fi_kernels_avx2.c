@@ -57,12 +57,14 @@ static inline void philox_group(const fi_params *p, uint64_t g, __m256i x[8]) {
 
 void fi_groups_avx2(const fi_params *p, uint64_t g0, int64_t ngroups, void *dst) {
     const size_t group_bytes = p->dtype == FI_F64 ? 32 * 8 : 64 * (p->dtype == FI_F32 ? 4 : 2);
+    fi_narrow narrow;
+    narrow_init(&narrow, p);
     for (int64_t gi = 0; gi < ngroups; gi++) {
         __m256i x[8];
         philox_group(p, g0 + (uint64_t)gi, x);
         char *o = (char *)dst + group_bytes * (size_t)gi;
         if (p->dtype != FI_F64) {
-            narrow_vectors(p, x, FI_NVF, o);
+            narrow_vectors(&narrow, x, FI_NVF, o);
             continue;
         }
         /* wide element 16h + 8half + 4qtr + i joins words 2h and 2h+1 of block 8half + 4qtr + i */

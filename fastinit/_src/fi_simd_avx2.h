@@ -58,6 +58,14 @@ static inline vf u_to_f(vi a) {     /* hi * 65536 is exact, so the add is the on
     vf hi = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(a, 16)), _mm256_set1_ps(65536.0f));
     return _mm256_add_ps(hi, _mm256_cvtepi32_ps(_mm256_and_si256(a, _mm256_set1_epi32(0xffff))));
 }
+/* u_to_f of a and of ~a: ~a's halves are 65535 - a's, so its exact pieces are exact differences
+ * of a's, and again one add rounds: three operations for ~a instead of seven */
+static inline void u_to_f_and_not(vi a, vf *u, vf *v) {
+    vf hi = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(a, 16)), _mm256_set1_ps(65536.0f));
+    vf lo = _mm256_cvtepi32_ps(_mm256_and_si256(a, _mm256_set1_epi32(0xffff)));
+    *u = _mm256_add_ps(hi, lo);
+    *v = _mm256_add_ps(_mm256_sub_ps(_mm256_set1_ps(65535.0f * 65536.0f), hi), _mm256_sub_ps(_mm256_set1_ps(65535.0f), lo));
+}
 
 static inline vf f_lookup8(const float *tab, vi idx) { return _mm256_permutevar8x32_ps(_mm256_loadu_ps(tab), idx); }
 static inline vd d_set(double x) { return _mm256_set1_pd(x); }

@@ -51,6 +51,10 @@ static inline mf i_gt(vi a, vi b) { return _mm512_cmpgt_epi32_mask(a, b); }
 static inline vi i_blend(mf m, vi a, vi b) { return _mm512_mask_blend_epi32(m, a, b); }
 static inline vf i_to_f(vi a) { return _mm512_cvtepi32_ps(a); }
 static inline vf u_to_f(vi a) { return _mm512_cvtepu32_ps(a); }
+static inline void u_to_f_and_not(vi a, vf *u, vf *v) {   /* u_to_f of a and of ~a */
+    *u = _mm512_cvtepu32_ps(a);
+    *v = _mm512_cvtepu32_ps(_mm512_xor_si512(a, _mm512_set1_epi32(-1)));
+}
 
 static inline vf f_lookup8(const float *tab, vi idx) {   /* tab[idx], idx in [0, 8) */
     return _mm512_permutexvar_ps(idx, _mm512_castps256_ps512(_mm256_loadu_ps(tab)));

@@ -53,6 +53,7 @@ static inline mf i_gt(vi a, vi b) { return (int32_t)a > (int32_t)b; } /* signed 
 static inline vi i_blend(mf m, vi a, vi b) { return m ? b : a; }
 static inline vf i_to_f(vi a) { return (float)(int32_t)a; }           /* signed */
 static inline vf u_to_f(vi a) { return (float)a; }                    /* unsigned */
+static inline void u_to_f_and_not(vi a, vf *u, vf *v) { *u = (float)a; *v = (float)~a; }  /* a and ~a */
 
 static inline vf f_lookup8(const float *tab, vi idx) { return tab[idx]; }
 /* float64 */
