@@ -73,7 +73,7 @@ static void groups_scalar(const fi_params *p, uint64_t g0, int64_t ngroups, void
         }
         char *o = (char *)dst + group_bytes * (size_t)gi;
         if (p->dtype != FI_F64) {   /* element e: word e / 16 of block e % 16 */
-            narrow_vectors(&narrow, words, FI_NVF, o);
+            narrow_vectors(&narrow, words, FI_NVF, o, FI_KIND_ANY);
             continue;
         }
         uint64_t k[32];             /* element 16h + l: words 2h (low) and 2h+1 (high) of block l */

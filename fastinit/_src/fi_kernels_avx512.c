@@ -54,7 +54,7 @@ static inline void philox16xN(const fi_params *p, uint64_t g, int ng, __m512i x[
  * element 16h + l of a group joins words 2h (low half) and 2h+1 (high half) of block l. */
 static inline void store_groups(const fi_params *p, const fi_narrow *narrow, __m512i x[NG][4], void *dst) {
     if (p->dtype != FI_F64) {
-        narrow_vectors(narrow, &x[0][0], 4 * NG, dst);
+        narrow_vectors(narrow, &x[0][0], 4 * NG, dst, FI_KIND_ANY);
         return;
     }
     __m512i k[4 * NG];

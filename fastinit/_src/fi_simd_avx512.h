@@ -27,6 +27,7 @@ static inline vf f_neg(vf a) { return _mm512_xor_ps(a, _mm512_set1_ps(-0.0f)); }
 static inline mf f_lt(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
 static inline mf f_le(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_LE_OQ); }
 static inline mf f_gt(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
+static inline mf f_gt_finite(vf a, vf b) { return f_gt(a, b); }   /* a, b finite */
 static inline vf f_blend(mf m, vf a, vf b) { return _mm512_mask_blend_ps(m, a, b); }
 /* x < lo ? lo : x and x > hi ? hi : x: maxps/minps return their second operand on NaN and ties */
 /* -x where m (the sign bit flipped, as f_neg), else x */
@@ -47,6 +48,7 @@ static inline vi i_xor(vi a, vi b) { return _mm512_xor_si512(a, b); }
 static inline vi i_srl(vi a, int n) { return _mm512_srli_epi32(a, n); }
 static inline vi i_sign(vi a) { return _mm512_srai_epi32(a, 31); }
 static inline mf i_eq(vi a, vi b) { return _mm512_cmpeq_epi32_mask(a, b); }
+static inline mf i_signbit(vi a) { return _mm512_movepi32_mask(a); }   /* lanes with the top bit set */
 static inline mf i_gt(vi a, vi b) { return _mm512_cmpgt_epi32_mask(a, b); }
 static inline vi i_blend(mf m, vi a, vi b) { return _mm512_mask_blend_epi32(m, a, b); }
 static inline vf i_to_f(vi a) { return _mm512_cvtepi32_ps(a); }
