@@ -93,9 +93,9 @@ GROUPS_OF_KIND(groups_any, FI_KIND_ANY)
 GROUPS_OF_KIND(groups_uniform_f32, FI_KIND_UNIFORM_F32)
 GROUPS_OF_KIND(groups_normal_f32, FI_KIND_NORMAL_F32)
 
-void fi_groups_avx2(const fi_params *p, uint64_t g0, int64_t ngroups, void *dst) {
+void fi_groups_avx2(const fi_params *p, uint64_t g0, int64_t ngroups, void *dst, int stream) {
     fi_narrow narrow;
-    narrow_init(&narrow, p);
+    narrow_init(&narrow, p, stream);
     switch (narrow_kind(p)) {
     case FI_KIND_UNIFORM_F32: groups_uniform_f32(p, &narrow, g0, ngroups, dst); break;
     case FI_KIND_NORMAL_F32: groups_normal_f32(p, &narrow, g0, ngroups, dst); break;

@@ -135,6 +135,16 @@ static inline vf d_parts_to_f(const vd *parts) {
 }
 
 static inline void f_store(float *dst, vf x) { _mm256_storeu_ps(dst, x); }
+/* a non-temporal (past the caches) store, dst 16-byte aligned: one 32-byte stream store where dst
+ * allows, else two 16-byte ones (numpy's large arrays are 16 mod 64) */
+static inline void f_stream(float *dst, vf x) {
+    if (((uintptr_t)dst & 31) == 0) {
+        _mm256_stream_ps(dst, x);
+    } else {
+        _mm_stream_ps(dst, _mm256_castps256_ps128(x));
+        _mm_stream_ps(dst + 4, _mm256_extractf128_ps(x, 1));
+    }
+}
 static inline void f_store_f16(uint16_t *dst, vf x) {
     _mm_storeu_si128((__m128i *)dst, _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }

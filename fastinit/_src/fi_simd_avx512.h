@@ -104,6 +104,22 @@ static inline vf d_parts_to_f(const vd *parts) {
 }
 
 static inline void f_store(float *dst, vf x) { _mm512_storeu_ps(dst, x); }
+/* a non-temporal (past the caches) store, dst 16-byte aligned: the widest stream stores dst's
+ * alignment allows (numpy's large arrays are 16 mod 64) */
+static inline void f_stream(float *dst, vf x) {
+    const uintptr_t a = (uintptr_t)dst;
+    if ((a & 63) == 0) {
+        _mm512_stream_ps(dst, x);
+    } else if ((a & 31) == 0) {
+        _mm256_stream_ps(dst, _mm512_castps512_ps256(x));
+        _mm256_stream_ps(dst + 8, _mm512_extractf32x8_ps(x, 1));
+    } else {
+        _mm_stream_ps(dst, _mm512_castps512_ps128(x));
+        _mm_stream_ps(dst + 4, _mm512_extractf32x4_ps(x, 1));
+        _mm_stream_ps(dst + 8, _mm512_extractf32x4_ps(x, 2));
+        _mm_stream_ps(dst + 12, _mm512_extractf32x4_ps(x, 3));
+    }
+}
 static inline void f_store_f16(uint16_t *dst, vf x) {
     _mm256_storeu_si256((__m256i *)dst, _mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }

@@ -58,6 +58,8 @@ static inline vf u_to_f(vi a) { return (float)a; }                    /* unsigne
 static inline void u_to_f_and_not(vi a, vf *u, vf *v) { *u = (float)a; *v = (float)~a; }  /* a and ~a */
 
 static inline vf f_lookup8(const float *tab, vi idx) { return tab[idx]; }
+/* (the portable path never streams: f_stream is a plain store) */
+static inline void f_stream(float *dst, vf x) { *dst = x; }
 /* float64 */
 static inline vd d_set(double x) { return x; }
 static inline vd d_add(vd a, vd b) { return a + b; }
