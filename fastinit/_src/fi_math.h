@@ -70,8 +70,8 @@ static inline void neglog_fv(const vf x[FI_NBF], vf out[FI_NBF]) {
 
 /* z <= 0 with Phi(z) = t, given t4 = 4t, t in (0, 1/2], and q = 1/2 - t (passed in: callers often
  * know it more precisely than 0.5f - t, and 4t as cheaply as t).  Giles' variable
- * w = -log(4t(1-t)).  The fitted polynomials give -z; their negated coefficients give z itself
- * (horner_neg_fv), so the callers' sign flip is the only one. */
+ * w = -log(4t(1-t)).  The fitted polynomials give the upper quantile -z >= 0; on their negated
+ * coefficients (horner_neg_fv) they give z itself, so the callers' sign flip is the only one. */
 static inline void probit_lower_fv(const vf t4[FI_NBF], const vf q[FI_NBF], vf z[FI_NBF]) {
     vf y[FI_NBF], w[FI_NBF], x[FI_NBF];
     FOR_F y[j] = f_mul(t4[j], f_add(f_set(0.5f), q[j]));
@@ -105,8 +105,9 @@ typedef struct {
 static inline void narrow_init(fi_narrow *n, const fi_params *p, int stream) {
     n->p = p;
     n->stream = stream;
-    /* |z| < 7 on every normal draw (t >= 2^-33), so |loc + z scale| in float32 stays below
-     * (|loc| + 7 |scale|)(1 + 2^-24)^3 < FLT_MAX: clamping to +-FLT_MAX is the identity */
+    /* |z| < 7 on every normal draw (t >= 2^-33: |z| <= 6.34), so with |loc| + 16 |scale| <= 2^127
+     * loc + z scale in float32 stays below (|loc| + 7 |scale|)(1 + 2^-24)^3 < FLT_MAX: clamping
+     * to +-FLT_MAX is the identity */
     const double aloc = p->loc < 0 ? -p->loc : p->loc, ascale = p->scale < 0 ? -p->scale : p->scale;
     n->clamp = !(p->dist == FI_NORMAL && p->dtype == FI_F32 && !p->wide && p->clamp_lo <= -0x1.fffffep127 &&
                  p->clamp_hi >= 0x1.fffffep127 && aloc + 16.0 * ascale <= 0x1p127);
