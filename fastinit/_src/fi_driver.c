@@ -55,12 +55,30 @@ static inline void fi_pause(void)
 #endif
 }
 
+/* Fills of at least this many bytes are written past the caches (non-temporal stores, see
+ * fi_fill_ex): they would not stay in cache for the caller anyway, and the stores then skip
+ * reading every line before writing it.  FASTINIT_STREAM_MIN_BYTES overrides it (tests). */
+#define FI_STREAM_MIN_BYTES ((int64_t)32 << 20)
+
+static int fi_stream_wanted(int64_t n, int itemsize)
+{
+    int64_t min_bytes = FI_STREAM_MIN_BYTES;
+    const char *env = getenv("FASTINIT_STREAM_MIN_BYTES");
+    if (env && *env) {
+        char *endp;
+        long long v = strtoll(env, &endp, 10);
+        if (*endp == '\0' && v >= 0)
+            min_bytes = (int64_t)v;
+    }
+    return n > 0 && n >= min_bytes / itemsize;
+}
+
 static inline void fi_fill_chunk(const fi_params *p, char *out, int itemsize, int64_t n, uint64_t first,
-                                 int path, int64_t chunk, int64_t c)
+                                 int path, int64_t chunk, int64_t c, int stream)
 {
     int64_t start = c * chunk;
     int64_t len = n - start < chunk ? n - start : chunk;
-    fi_fill(p, out + start * itemsize, len, first + (uint64_t)start, path);
+    fi_fill_ex(p, out + start * itemsize, len, first + (uint64_t)start, path, stream);
 }
 
 /* The calling thread's poll: at most every poll_seconds.  Returns nonzero to stop. */
@@ -106,13 +124,13 @@ static void fi_wait_retired(int *retired, int team)
 }
 
 static int fi_fill_serial(const fi_params *p, char *out, int itemsize, int64_t n, uint64_t first, int path,
-                          int64_t chunk, int64_t nchunks, fi_poll_fn poll, void *ctx, double poll_seconds)
+                          int64_t chunk, int64_t nchunks, fi_poll_fn poll, void *ctx, double poll_seconds, int stream)
 {
     double last = fi_seconds();
     for (int64_t c = 0; c < nchunks; c++) {
         if (fi_poll_due(poll, ctx, poll_seconds, &last))
             return 1;
-        fi_fill_chunk(p, out, itemsize, n, first, path, chunk, c);
+        fi_fill_chunk(p, out, itemsize, n, first, path, chunk, c, stream);
     }
     return 0;
 }
@@ -129,6 +147,7 @@ int fi_fill_chunks(const fi_params *p, char *out, int itemsize, int64_t n, uint6
     if (n <= 0)
         return 0;
     int64_t nchunks = (n + chunk - 1) / chunk;
+    const int stream = fi_stream_wanted(n, itemsize);
     int nt = num_threads < 1 ? 1 : num_threads;
     if ((int64_t)nt > nchunks)
         nt = (int)nchunks;
@@ -137,7 +156,7 @@ int fi_fill_chunks(const fi_params *p, char *out, int itemsize, int64_t n, uint6
 #endif
     if (nt == 1) {
         double cpu0 = fi_thread_cpu_seconds();
-        int status = fi_fill_serial(p, out, itemsize, n, first, path, chunk, nchunks, poll, ctx, poll_seconds);
+        int status = fi_fill_serial(p, out, itemsize, n, first, path, chunk, nchunks, poll, ctx, poll_seconds, stream);
         if (stats) {
             stats->cpu_seconds = fi_thread_cpu_seconds() - cpu0;
             stats->wall_seconds = fi_seconds() - wall0;
@@ -177,7 +196,7 @@ int fi_fill_chunks(const fi_params *p, char *out, int itemsize, int64_t n, uint6
                 int64_t c = __atomic_fetch_add(&r->next, 1, __ATOMIC_RELAXED);
                 if (c >= r->end)
                     break;
-                fi_fill_chunk(p, out, itemsize, n, first, path, chunk, c);
+                fi_fill_chunk(p, out, itemsize, n, first, path, chunk, c, stream);
             }
         }
         ranges[me].cpu = fi_thread_cpu_seconds() - cpu0;

@@ -57,8 +57,11 @@ uint16_t fi_f32_to_bf16_bits(float f) {
 #include "fi_simd_scalar.h"
 #include "fi_math.h"
 
-static void groups_scalar(const fi_params *p, uint64_t g0, int64_t ngroups, void *dst) {
+static void groups_scalar(const fi_params *p, uint64_t g0, int64_t ngroups, void *dst, int stream) {
     const size_t group_bytes = p->dtype == FI_F64 ? 32 * 8 : 64 * (p->dtype == FI_F32 ? 4 : 2);
+    fi_narrow narrow;
+    (void)stream;   /* the reference path stores plainly */
+    narrow_init(&narrow, p, 0);
     for (int64_t gi = 0; gi < ngroups; gi++) {
         uint64_t g = g0 + (uint64_t)gi;
         uint32_t words[64];         /* word w of block l at 16w + l */
@@ -71,7 +74,7 @@ static void groups_scalar(const fi_params *p, uint64_t g0, int64_t ngroups, void
         }
         char *o = (char *)dst + group_bytes * (size_t)gi;
         if (p->dtype != FI_F64) {   /* element e: word e / 16 of block e % 16 */
-            narrow_vectors(p, words, FI_NVF, o);
+            narrow_vectors(&narrow, words, FI_NVF, o, FI_KIND_ANY);
             continue;
         }
         uint64_t k[32];             /* element 16h + l: words 2h (low) and 2h+1 (high) of block l */
@@ -83,12 +86,15 @@ static void groups_scalar(const fi_params *p, uint64_t g0, int64_t ngroups, void
 
 /* ---------------- dispatch and the fill loop ---------------- */
 
-typedef void (*groups_fn)(const fi_params *, uint64_t, int64_t, void *);
+/* ngroups whole groups from group g0 into dst; stream: float32 stores past the caches (dst is
+ * then 16-byte aligned; the caller fences) */
+typedef void (*groups_fn)(const fi_params *, uint64_t, int64_t, void *, int);
 
 #if defined(__x86_64__) && defined(__GNUC__)
-void fi_groups_avx512(const fi_params *p, uint64_t g0, int64_t ngroups, void *dst);
-void fi_groups_avx2(const fi_params *p, uint64_t g0, int64_t ngroups, void *dst);
+void fi_groups_avx512(const fi_params *p, uint64_t g0, int64_t ngroups, void *dst, int stream);
+void fi_groups_avx2(const fi_params *p, uint64_t g0, int64_t ngroups, void *dst, int stream);
 #define FI_HAVE_X86_SIMD 1
+#include <xmmintrin.h>   /* _mm_sfence */
 #endif
 
 int fi_path_available(int path) {
@@ -123,8 +129,14 @@ static inline int itemsize(int dtype) {
     return dtype == FI_F64 ? 8 : dtype == FI_F32 ? 4 : 2;
 }
 
-void fi_fill(const fi_params *p, void *out, int64_t n, uint64_t first, int path) {
+void fi_fill_ex(const fi_params *p, void *out, int64_t n, uint64_t first, int path, int stream) {
     groups_fn gen = groups_for(path);
+#ifdef FI_HAVE_X86_SIMD
+    stream = stream && path != FI_PATH_SCALAR && p->dtype == FI_F32;
+    int streamed = 0;
+#else
+    stream = 0;
+#endif
     const int G = fi_group_size(p->dtype), isz = itemsize(p->dtype);
     char *o = (char *)out;
     uint64_t i = first, end = first + (uint64_t)n;
@@ -133,16 +145,27 @@ void fi_fill(const fi_params *p, void *out, int64_t n, uint64_t first, int path)
         uint64_t g = i / G, e0 = i % G;
         if (e0 == 0 && end - i >= (uint64_t)G) {   /* a run of whole groups, written in place */
             int64_t ng = (int64_t)((end - i) / G);
-            gen(p, g, ng, o);
+            const int st = stream && ((uintptr_t)o & 15) == 0;
+            gen(p, g, ng, o, st);
+#ifdef FI_HAVE_X86_SIMD
+            streamed |= st;
+#endif
             o += (size_t)ng * G * isz;
             i += (uint64_t)ng * G;
             continue;
         }
         uint64_t cnt = (uint64_t)G - e0;            /* a partial group goes through tmp */
         if (cnt > end - i) cnt = end - i;
-        gen(p, g, 1, tmp);
+        gen(p, g, 1, tmp, 0);
         memcpy(o, (char *)tmp + e0 * isz, cnt * isz);
         o += cnt * isz;
         i += cnt;
     }
+#ifdef FI_HAVE_X86_SIMD
+    if (streamed) _mm_sfence();   /* stream stores are weakly ordered: done before we return */
+#endif
+}
+
+void fi_fill(const fi_params *p, void *out, int64_t n, uint64_t first, int path) {
+    fi_fill_ex(p, out, n, first, path, 0);
 }

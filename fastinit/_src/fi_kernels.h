@@ -51,6 +51,10 @@ void fi_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out
 
 /* Fill out[0..n) with elements first..first+n-1 of the stream described by p. */
 void fi_fill(const fi_params *p, void *out, int64_t n, uint64_t first, int path);
+/* As fi_fill; stream != 0: float32 outputs on a SIMD path are written with non-temporal stores
+ * where 16-byte aligned (for fills too large to stay in cache: no read of each line before it
+ * is written), fenced before returning.  Same values either way. */
+void fi_fill_ex(const fi_params *p, void *out, int64_t n, uint64_t first, int path, int stream);
 
 /* Which paths this CPU and build can run. */
 int fi_path_available(int path);

@@ -55,14 +55,19 @@ static inline void philox_group(const fi_params *p, uint64_t g, __m256i x[8]) {
             x[2 * k + h] = _mm256_blend_epi32(w[k][2 * h], _mm256_slli_epi64(w[k][2 * h + 1], 32), 0xAA);
 }
 
-void fi_groups_avx2(const fi_params *p, uint64_t g0, int64_t ngroups, void *dst) {
+/* ngroups groups of one kind (narrow_kind; a constant in each function below).  uniform_ and
+ * normal_ into float32 get functions of their own: each loop is then compiled (registers, code
+ * layout) for its math alone, which measured 3-4% faster; truncated normals measured 3% slower
+ * that way than in the general loop, so they stay there. */
+static inline __attribute__((always_inline)) void groups_of_kind(const fi_params *p, const fi_narrow *narrow, uint64_t g0,
+                                                                 int64_t ngroups, void *dst, int kind) {
     const size_t group_bytes = p->dtype == FI_F64 ? 32 * 8 : 64 * (p->dtype == FI_F32 ? 4 : 2);
     for (int64_t gi = 0; gi < ngroups; gi++) {
         __m256i x[8];
         philox_group(p, g0 + (uint64_t)gi, x);
         char *o = (char *)dst + group_bytes * (size_t)gi;
-        if (p->dtype != FI_F64) {
-            narrow_vectors(p, x, FI_NVF, o);
+        if (kind != FI_KIND_ANY || p->dtype != FI_F64) {
+            narrow_vectors(narrow, x, FI_NVF, o, kind);
             continue;
         }
         /* wide element 16h + 8half + 4qtr + i joins words 2h and 2h+1 of block 8half + 4qtr + i */
@@ -76,6 +81,25 @@ void fi_groups_avx2(const fi_params *p, uint64_t g0, int64_t ngroups, void *dst)
                     k[4 * h + 2 * half + qtr] = _mm256_or_si256(_mm256_cvtepu32_epi64(l), _mm256_slli_epi64(_mm256_cvtepu32_epi64(u), 32));
                 }
         wide_vectors(p, k, FI_NVD, (double *)o);
+    }
+}
+
+#define GROUPS_OF_KIND(name, kind)                                                                   \
+    static __attribute__((noinline)) void name(const fi_params *p, const fi_narrow *n, uint64_t g0,    \
+                                               int64_t ng, void *dst) {                                \
+        groups_of_kind(p, n, g0, ng, dst, kind);                                                       \
+    }
+GROUPS_OF_KIND(groups_any, FI_KIND_ANY)
+GROUPS_OF_KIND(groups_uniform_f32, FI_KIND_UNIFORM_F32)
+GROUPS_OF_KIND(groups_normal_f32, FI_KIND_NORMAL_F32)
+
+void fi_groups_avx2(const fi_params *p, uint64_t g0, int64_t ngroups, void *dst, int stream) {
+    fi_narrow narrow;
+    narrow_init(&narrow, p, stream);
+    switch (narrow_kind(p)) {
+    case FI_KIND_UNIFORM_F32: groups_uniform_f32(p, &narrow, g0, ngroups, dst); break;
+    case FI_KIND_NORMAL_F32: groups_normal_f32(p, &narrow, g0, ngroups, dst); break;
+    default: groups_any(p, &narrow, g0, ngroups, dst);
     }
 }
 #endif

@@ -20,127 +20,165 @@
 
 /* ================= float32 ================= */
 
-static inline vf horner_f(const float *c, int n, vf x) {
-    vf acc = f_set(c[n - 1]);
-    for (int k = n - 2; k >= 0; k--) acc = f_add(f_mul(acc, x), f_set(c[k]));
+/* -(c[0] + c[1] x + .. + c[n-1] x^(n-1)) by Horner's rule on the negated coefficients: rounding
+ * to nearest is symmetric, so every step is the exact negation of the step on c */
+static inline vf horner_neg_f(const float *c, int n, vf x) {
+    vf acc = f_set(-c[n - 1]);
+    for (int k = n - 2; k >= 0; k--) acc = f_add(f_mul(acc, x), f_set(-c[k]));
     return acc;
 }
 
-static inline void horner_fv(const float *c, int n, const vf x[FI_NBF], vf acc[FI_NBF]) {
-    FOR_F acc[j] = f_set(c[n - 1]);
+static inline void horner_neg_fv(const float *c, int n, const vf x[FI_NBF], vf acc[FI_NBF]) {
+    FOR_F acc[j] = f_set(-c[n - 1]);
     for (int k = n - 2; k >= 0; k--) {
-        const vf ck = f_set(c[k]);
+        const vf ck = f_set(-c[k]);
         FOR_F acc[j] = f_add(f_mul(acc[j], x[j]), ck);
     }
 }
 
-/* natural log of positive normal floats, to an absolute error below 1e-7 (what the probit's
- * w = -log(4t(1-t)) needs: z's relative error is about 0.16 |dw|): x = 2^e m, m in [1, 2), i the
- * top 3 bits of m's fraction, log x = e ln2 - log(INV[i]) + log1p(r), r = m INV[i] - 1 in
- * [-1/17, 1/17], log1p(r) = r (1 - r/2 + r^2/3 - r^3/4 + r^4/5).  No division; an 8-entry table
- * is one permute on both AVX2 and AVX-512. */
-static inline void log_fv(const vf x[FI_NBF], vf out[FI_NBF]) {
-    vf r[FI_NBF], ef[FI_NBF], nl[FI_NBF], pl[FI_NBF];
+/* minus the natural log of positive normal floats, to an absolute error below 1e-7 (what the
+ * probit's w = -log(4t(1-t)) needs: z's relative error is about 0.16 |dw|): x = 2^e m, m in
+ * [1, 2), i the top 3 bits of m's fraction, log x = e ln2 - log(INV[i]) + log1p(r), r = m INV[i] - 1
+ * in [-1/17, 1/17], log1p(r) = r (1 - r/2 + r^2/3 - r^3/4 + r^4/5).  No division; an 8-entry table
+ * is one permute on both AVX2 and AVX-512.  -log x is formed directly, as -e, the negated series
+ * coefficients and subtractions of the positive table entries: rounding to nearest is symmetric,
+ * so each step is the exact negation of the step of log x (a zero's sign aside, which nothing
+ * below can see), one negation fewer. */
+static inline void neglog_fv(const vf x[FI_NBF], vf out[FI_NBF]) {
+    vf r[FI_NBF], nef[FI_NBF], nl[FI_NBF], npl[FI_NBF];
     FOR_F {
         vi b = f_bits(x[j]);
         vi idx = i_srl(i_and(b, i_set(0x007fffffu)), 20);
         vf m = i_as_f(i_or(i_and(b, i_set(0x007fffffu)), i_set(0x3f800000u)));
         r[j] = f_sub(f_mul(m, f_lookup8(FI_LOG32_INV, idx)), f_set(1.0f));
         nl[j] = f_lookup8(FI_LOG32_NEGLOG, idx);
-        ef[j] = i_to_f(i_sub(i_srl(b, 23), i_set(127)));
-        pl[j] = f_set(0.2f);
+        /* -e = 127 - E exactly, E the biased exponent, as (2^23 + 127) - bits(2^23 + E): an or
+         * and a subtraction instead of an integer subtraction and a conversion (port 0/1) */
+        nef[j] = f_sub(f_set(8388735.0f), i_as_f(i_or(i_srl(b, 23), i_set(0x4b000000u))));
+        npl[j] = f_set(-0.2f);
     }
-    FOR_F pl[j] = f_add(f_mul(pl[j], r[j]), f_set(-0.25f));
-    FOR_F pl[j] = f_add(f_mul(pl[j], r[j]), f_set(1.0f / 3));
-    FOR_F pl[j] = f_add(f_mul(pl[j], r[j]), f_set(-0.5f));
-    FOR_F pl[j] = f_add(f_mul(pl[j], r[j]), f_set(1.0f));
+    FOR_F npl[j] = f_add(f_mul(npl[j], r[j]), f_set(0.25f));
+    FOR_F npl[j] = f_add(f_mul(npl[j], r[j]), f_set(-1.0f / 3));
+    FOR_F npl[j] = f_add(f_mul(npl[j], r[j]), f_set(0.5f));
+    FOR_F npl[j] = f_add(f_mul(npl[j], r[j]), f_set(-1.0f));
     FOR_F {
-        vf l = f_mul(r[j], pl[j]);
-        out[j] = f_add(f_add(f_mul(ef[j], f_set((float)FI_LN2_HI_F32)), nl[j]),
-                       f_add(l, f_mul(ef[j], f_set((float)FI_LN2_LO_F32))));
+        vf nlp = f_mul(r[j], npl[j]);
+        out[j] = f_add(f_sub(f_mul(nef[j], f_set((float)FI_LN2_HI_F32)), nl[j]),
+                       f_add(nlp, f_mul(nef[j], f_set((float)FI_LN2_LO_F32))));
     }
 }
 
-/* z >= 0 with Phi(z) = 1 - t, given t in (0, 1/2] and q = 1/2 - t (passed in: callers often
- * know it more precisely than 0.5f - t).  Giles' variable w = -log(4t(1-t)). */
-static inline void probit_upper_fv(const vf t[FI_NBF], const vf q[FI_NBF], vf z[FI_NBF]) {
+/* z <= 0 with Phi(z) = t, given t4 = 4t, t in (0, 1/2], and q = 1/2 - t (passed in: callers often
+ * know it more precisely than 0.5f - t, and 4t as cheaply as t).  Giles' variable
+ * w = -log(4t(1-t)).  The fitted polynomials give the upper quantile -z >= 0; on their negated
+ * coefficients (horner_neg_fv) they give z itself, so the callers' sign flip is the only one. */
+static inline void probit_lower_fv(const vf t4[FI_NBF], const vf q[FI_NBF], vf z[FI_NBF]) {
     vf y[FI_NBF], w[FI_NBF], x[FI_NBF];
-    FOR_F y[j] = f_mul(f_mul(t[j], f_set(4.0f)), f_add(f_set(0.5f), q[j]));
-    log_fv(y, w);
-    FOR_F { w[j] = f_neg(w[j]); x[j] = f_sub(w[j], f_set(2.5f)); }
-    horner_fv(FI_P32_CENTRAL, FI_P32_CENTRAL_N, x, z);
+    FOR_F y[j] = f_mul(t4[j], f_add(f_set(0.5f), q[j]));
+    neglog_fv(y, w);
+    FOR_F x[j] = f_sub(w[j], f_set(2.5f));
+    horner_neg_fv(FI_P32_CENTRAL, FI_P32_CENTRAL_N, x, z);
     FOR_F {
         z[j] = f_mul(q[j], z[j]);
-        mf tail = f_gt(w[j], f_set(5.0f));
+        mf tail = f_gt_finite(w[j], f_set(5.0f));
         if (mf_any(tail)) {   /* rare: w > 5 is t < 0.0017 */
             vf s = f_sqrt(w[j]);
-            vf zt = horner_f(FI_P32_TAIL, FI_P32_TAIL_N, f_sub(s, f_set(3.5f)));
-            mf far = mf_and(f_gt(s, f_set(4.75f)), tail);
-            if (mf_any(far)) zt = f_blend(far, zt, horner_f(FI_P32_FAR, FI_P32_FAR_N, f_sub(s, f_set(6.5f))));
+            vf zt = horner_neg_f(FI_P32_TAIL, FI_P32_TAIL_N, f_sub(s, f_set(3.5f)));
+            mf far = mf_and(f_gt_finite(s, f_set(4.75f)), tail);
+            if (mf_any(far)) zt = f_blend(far, zt, horner_neg_f(FI_P32_FAR, FI_P32_FAR_N, f_sub(s, f_set(6.5f))));
             z[j] = f_blend(tail, z[j], zt);
         }
     }
 }
 
-static inline vf affine_f(const fi_params *p, vf z) {
-    return f_add(f_set((float)p->loc), f_mul(z, f_set((float)p->scale)));
+/* A narrow fill's parameters in float32, rounded and broadcast once per run of groups
+ * (narrow_init): read from fi_params in the loop, they would be reloaded and converted after
+ * every output store, since the (may-alias) vector stores could, for all the compiler knows,
+ * change them. */
+typedef struct {
+    const fi_params *p;
+    int clamp;   /* 0: clamping cannot change a value (normal_ into float32, far from overflow) */
+    int stream;  /* float32 stores past the caches (f_stream; the output 16-byte aligned) */
+    vf loc, scale, clamp_lo, clamp_hi, p_lo, p_hi, mass, coef[FI_SERIES_N];
+} fi_narrow;
+
+static inline void narrow_init(fi_narrow *n, const fi_params *p, int stream) {
+    n->p = p;
+    n->stream = stream;
+    /* |z| < 7 on every normal draw (t >= 2^-33: |z| <= 6.34), so with |loc| + 16 |scale| <= 2^127
+     * loc + z scale in float32 stays below (|loc| + 7 |scale|)(1 + 2^-24)^3 < FLT_MAX: clamping
+     * to +-FLT_MAX is the identity */
+    const double aloc = p->loc < 0 ? -p->loc : p->loc, ascale = p->scale < 0 ? -p->scale : p->scale;
+    n->clamp = !(p->dist == FI_NORMAL && p->dtype == FI_F32 && !p->wide && p->clamp_lo <= -0x1.fffffep127 &&
+                 p->clamp_hi >= 0x1.fffffep127 && aloc + 16.0 * ascale <= 0x1p127);
+    n->loc = f_set((float)p->loc);
+    n->scale = f_set((float)p->scale);
+    n->clamp_lo = f_set((float)p->clamp_lo);
+    n->clamp_hi = f_set((float)p->clamp_hi);
+    n->p_lo = f_set((float)p->p_lo);
+    n->p_hi = f_set((float)p->p_hi);
+    n->mass = f_set((float)p->mass);
+    for (int c = 0; c < FI_SERIES_N; c++) n->coef[c] = f_set((float)p->coef[c]);
 }
 
-static inline vf clamp_f(const fi_params *p, vf x) {
-    const vf lo = f_set((float)p->clamp_lo), hi = f_set((float)p->clamp_hi);
-    return f_atmost(f_atleast(x, lo), hi);
+static inline vf affine_f(const fi_narrow *n, vf z) {
+    return f_add(n->loc, f_mul(z, n->scale));
+}
+
+static inline vf clamp_f(const fi_narrow *n, vf x) {
+    return f_atmost(f_atleast(x, n->clamp_lo), n->clamp_hi);
 }
 
 /* U[loc, loc + scale): the top 24 bits as a multiple of 2^-24 */
-static inline vf uniform_f(const fi_params *p, vi k) {
+static inline vf uniform_f(const fi_narrow *p, vi k) {
     return affine_f(p, f_mul(i_to_f(i_srl(k, 8)), f_set(0x1p-24f)));
 }
 
-/* N(loc, scale^2) by inversion: the sign bit picks the side, the other 31 bits the distance
- * a from that end, t = (a + 1/2) 2^-32 in (0, 1/2) */
-static inline void normal_fv(const fi_params *p, const vi k[FI_NBF], vf out[FI_NBF]) {
-    vf t[FI_NBF], q[FI_NBF], z[FI_NBF];
-    mf lower[FI_NBF];
+/* N(loc, scale^2) by inversion: the sign bit picks the side (set: upper), the other 31 bits the
+ * distance a from that end, t = (a + 1/2) 2^-32 in (0, 1/2) */
+static inline void normal_fv(const fi_narrow *p, const vi k[FI_NBF], vf out[FI_NBF]) {
+    vf t4[FI_NBF], q[FI_NBF], z[FI_NBF];
     FOR_F {
-        vi sign = i_sign(k[j]);
-        vi a = i_and(i_xor(k[j], sign), i_set(0x7fffffffu));
-        t[j] = f_mul(f_add(i_to_f(a), f_set(0.5f)), f_set(0x1p-32f));
+        vi a = i_xor(k[j], i_sign(k[j]));   /* the sign bit's copies clear it: a < 2^31 */
+        t4[j] = f_mul(f_add(i_to_f(a), f_set(0.5f)), f_set(0x1p-30f));   /* 4t, exactly */
         q[j] = f_mul(f_add(i_to_f(i_sub(i_set(0x7fffffffu), a)), f_set(0.5f)), f_set(0x1p-32f));
-        lower[j] = i_eq(sign, i_set(0));
     }
-    probit_upper_fv(t, q, z);
-    FOR_F out[j] = affine_f(p, f_neg_where(lower[j], z[j]));
+    probit_lower_fv(t4, q, z);
+    FOR_F out[j] = affine_f(p, f_neg_where(i_signbit(k[j]), z[j]));
 }
 
 /* Truncated normal by inversion: P = Phi(alpha) + u * mass from below, Q = Phi(-beta) +
  * (1 - u) * mass from above; the smaller is the tail probability inverted, so both far tails
  * keep full relative precision. */
-static inline void trunc_fv(const fi_params *p, const vi k[FI_NBF], vf out[FI_NBF]) {
-    vf t[FI_NBF], q[FI_NBF], z[FI_NBF];
-    mf from_lo[FI_NBF];
-    const vf mass = f_set((float)p->mass);
+static inline void trunc_fv(const fi_narrow *p, const vi k[FI_NBF], vf out[FI_NBF]) {
+    vf t4[FI_NBF], q[FI_NBF], z[FI_NBF];
+    mf from_hi[FI_NBF];
+    const vf mass = p->mass;
     FOR_F {
-        vf u = f_mul(f_add(u_to_f(k[j]), f_set(0.5f)), f_set(0x1p-32f));
-        vf v = f_mul(f_add(u_to_f(i_xor(k[j], i_set(0xffffffffu))), f_set(0.5f)), f_set(0x1p-32f));
-        vf lo = f_add(f_set((float)p->p_lo), f_mul(u, mass));
-        vf hi = f_add(f_set((float)p->p_hi), f_mul(v, mass));
-        from_lo[j] = f_le(lo, hi);
-        t[j] = f_blend(from_lo[j], hi, lo);
-        q[j] = f_sub(f_set(0.5f), t[j]);
+        vf ku, kv;
+        u_to_f_and_not(k[j], &ku, &kv);
+        vf u = f_mul(f_add(ku, f_set(0.5f)), f_set(0x1p-32f));
+        vf v = f_mul(f_add(kv, f_set(0.5f)), f_set(0x1p-32f));
+        vf lo = f_add(p->p_lo, f_mul(u, mass));
+        vf hi = f_add(p->p_hi, f_mul(v, mass));
+        from_hi[j] = f_gt_finite(lo, hi);
+        vf t = f_atmost(lo, hi);   /* lo where lo <= hi, else hi (never NaN) */
+        q[j] = f_sub(f_set(0.5f), t);
+        t4[j] = f_mul(t, f_set(4.0f));
     }
-    probit_upper_fv(t, q, z);
-    FOR_F out[j] = affine_f(p, f_neg_where(from_lo[j], z[j]));
+    probit_lower_fv(t4, q, z);
+    FOR_F out[j] = affine_f(p, f_neg_where(from_hi[j], z[j]));
 }
 
 /* Truncated normal on a narrow interval (FI_SERIES): the density is nearly flat across it, so the
  * offset from a is a short power series in u, x = a + std D(h) u P(u) (see trunc_params in
  * fastinit/kernels.py); no probabilities near 1/2 are formed, so the values keep full resolution
  * however narrow the interval is relative to std. */
-static inline void trunc_series_fv(const fi_params *p, const vi k[FI_NBF], vf out[FI_NBF]) {
+static inline void trunc_series_fv(const fi_narrow *p, const vi k[FI_NBF], vf out[FI_NBF]) {
     vf u[FI_NBF], acc[FI_NBF];
-    FOR_F { u[j] = f_mul(f_add(u_to_f(k[j]), f_set(0.5f)), f_set(0x1p-32f)); acc[j] = f_set((float)p->coef[FI_SERIES_N - 1]); }
+    FOR_F { u[j] = f_mul(f_add(u_to_f(k[j]), f_set(0.5f)), f_set(0x1p-32f)); acc[j] = p->coef[FI_SERIES_N - 1]; }
     for (int c = FI_SERIES_N - 2; c >= 0; c--) {
-        const vf ck = f_set((float)p->coef[c]);
+        const vf ck = p->coef[c];
         FOR_F acc[j] = f_add(f_mul(acc[j], u[j]), ck);
     }
     FOR_F out[j] = affine_f(p, f_mul(u[j], acc[j]));
@@ -185,7 +223,7 @@ static inline vd estrin_d(const double *c, int n, vd x) {
 static const double FI_LOG_SERIES_F64[FI_LOG_TERMS_F64] = {
     1.0, 1.0 / 3, 1.0 / 5, 1.0 / 7, 1.0 / 9, 1.0 / 11, 1.0 / 13, 1.0 / 15, 1.0 / 17, 1.0 / 19, 1.0 / 21, 1.0 / 23};
 
-/* as log_fv */
+/* as neglog_fv, for log itself */
 static inline vd log_d(vd x) {
     vl b = d_bits(x);
     vl e = l_sub(l_srl(b, 52), l_set(1023));
@@ -359,13 +397,29 @@ static inline void trunc_wide_fv(const fi_params *p, const vi k[FI_NBF], vf out[
 /* ================= groups: values and stores ================= */
 
 /* 32-bit draws -> clamped float32 values */
-static inline void narrow_fv(const fi_params *p, const vi k[FI_NBF], vf x[FI_NBF]) {
-    if (p->dist == FI_UNIFORM) { FOR_F x[j] = uniform_f(p, k[j]); }
-    else if (p->dist == FI_NORMAL) normal_fv(p, k, x);
+/* The common float32 fills, which a path may give loops of their own (narrow_vectors' kind, a
+ * constant there): the dispatch below then folds away, and each loop is register-allocated for
+ * its own math.  FI_KIND_ANY decides per batch, from fi_params. */
+enum { FI_KIND_ANY, FI_KIND_UNIFORM_F32, FI_KIND_NORMAL_F32, FI_KIND_TRUNC_F32 };
+
+static inline int narrow_kind(const fi_params *p) {
+    if (p->dtype != FI_F32) return FI_KIND_ANY;
+    if (p->dist == FI_UNIFORM) return FI_KIND_UNIFORM_F32;
+    if (p->dist == FI_NORMAL) return FI_KIND_NORMAL_F32;
+    return !p->wide && p->method == FI_INVERT ? FI_KIND_TRUNC_F32 : FI_KIND_ANY;
+}
+
+static inline __attribute__((always_inline)) void narrow_fv(const fi_narrow *n, const vi k[FI_NBF], vf x[FI_NBF], int kind) {
+    const fi_params *p = n->p;
+    if (kind == FI_KIND_UNIFORM_F32) { FOR_F x[j] = uniform_f(n, k[j]); }
+    else if (kind == FI_KIND_NORMAL_F32) normal_fv(n, k, x);
+    else if (kind == FI_KIND_TRUNC_F32) trunc_fv(n, k, x);
+    else if (p->dist == FI_UNIFORM) { FOR_F x[j] = uniform_f(n, k[j]); }
+    else if (p->dist == FI_NORMAL) normal_fv(n, k, x);
     else if (p->wide) trunc_wide_fv(p, k, x);
-    else if (p->method == FI_SERIES) trunc_series_fv(p, k, x);
-    else trunc_fv(p, k, x);
-    FOR_F x[j] = clamp_f(p, x[j]);
+    else if (p->method == FI_SERIES) trunc_series_fv(n, k, x);
+    else trunc_fv(n, k, x);
+    if (kind != FI_KIND_NORMAL_F32 || n->clamp) FOR_F x[j] = clamp_f(n, x[j]);   /* (skipped in normal's own loop only) */
 }
 
 /* bfloat16: round to nearest even on the float32 bits (values are finite) */
@@ -377,13 +431,17 @@ static inline vi bf16_bits(vf x) {
 
 /* nvec narrow vectors (a multiple of FI_NBF; 64 / FI_FL per group of float32/float16/bfloat16
  * elements): k[j] feeds elements FI_FL*j .. FI_FL*j + FI_FL - 1 of dst */
-static inline void narrow_vectors(const fi_params *p, const vi *k, int nvec, void *dst) {
+static inline __attribute__((always_inline)) void narrow_vectors(const fi_narrow *n, const vi *k, int nvec, void *dst, int kind) {
+    const fi_params *p = n->p;
     for (int b = 0; b < nvec; b += FI_NBF) {
         vf x[FI_NBF];
-        narrow_fv(p, k + b, x);
+        narrow_fv(n, k + b, x, kind);
         FOR_F {
             size_t e = (size_t)FI_FL * (size_t)(b + j);
-            if (p->dtype == FI_F32) f_store((float *)dst + e, x[j]);
+            if (kind != FI_KIND_ANY || p->dtype == FI_F32) {
+                if (n->stream) f_stream((float *)dst + e, x[j]);
+                else f_store((float *)dst + e, x[j]);
+            }
             else if (p->dtype == FI_F16) f_store_f16((uint16_t *)dst + e, x[j]);
             else i_store_u16((uint16_t *)dst + e, bf16_bits(x[j]));
         }

@@ -1,5 +1,7 @@
 /* Vector primitives for fi_math.h: AVX2 (+F16C), 8 float / 4 double lanes.  Masks are vectors
- * of all-ones lanes.  AVX2 lacks unsigned and 64-bit conversions and 64-bit arithmetic shifts;
+ * whose lanes' sign bits are the mask: every use (blendv, movemask, an and with -0.0 or another
+ * mask) reads that bit alone, so comparisons give all-ones lanes but f_gt_finite and i_signbit
+ * can give any lane with the right sign bit, without a compare on ports 0/1.  AVX2 lacks unsigned and 64-bit conversions and 64-bit arithmetic shifts;
  * they are rebuilt below from exact pieces, each rounding once to nearest even like the scalar
  * conversion.  Include after `#pragma GCC target("avx2,f16c")`. */
 #ifndef FI_SIMD_AVX2_H
@@ -29,6 +31,10 @@ static inline vf f_neg(vf a) { return _mm256_xor_ps(a, _mm256_set1_ps(-0.0f)); }
 static inline mf f_lt(vf a, vf b) { return _mm256_castps_si256(_mm256_cmp_ps(a, b, _CMP_LT_OQ)); }
 static inline mf f_le(vf a, vf b) { return _mm256_castps_si256(_mm256_cmp_ps(a, b, _CMP_LE_OQ)); }
 static inline mf f_gt(vf a, vf b) { return _mm256_castps_si256(_mm256_cmp_ps(a, b, _CMP_GT_OQ)); }
+/* a > b for finite a, b: b - a is negative exactly then (with gradual underflow, which every
+ * step here assumes, a difference of unequal finite floats never rounds to zero; equal ones
+ * give +0) */
+static inline mf f_gt_finite(vf a, vf b) { return _mm256_castps_si256(_mm256_sub_ps(b, a)); }
 static inline vf f_blend(mf m, vf a, vf b) { return _mm256_blendv_ps(a, b, _mm256_castsi256_ps(m)); }
 /* x < lo ? lo : x and x > hi ? hi : x: maxps/minps return their second operand on NaN and ties */
 /* -x where m (the sign bit flipped, as f_neg), else x */
@@ -49,6 +55,7 @@ static inline vi i_xor(vi a, vi b) { return _mm256_xor_si256(a, b); }
 static inline vi i_srl(vi a, int n) { return _mm256_srli_epi32(a, n); }
 static inline vi i_sign(vi a) { return _mm256_srai_epi32(a, 31); }
 static inline mf i_eq(vi a, vi b) { return _mm256_cmpeq_epi32(a, b); }
+static inline mf i_signbit(vi a) { return a; }   /* lanes with the top bit set: a itself, as a mask */
 static inline mf i_gt(vi a, vi b) { return _mm256_cmpgt_epi32(a, b); }
 static inline vi i_blend(mf m, vi a, vi b) {
     return _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(a), _mm256_castsi256_ps(b), _mm256_castsi256_ps(m)));
@@ -57,6 +64,19 @@ static inline vf i_to_f(vi a) { return _mm256_cvtepi32_ps(a); }
 static inline vf u_to_f(vi a) {     /* hi * 65536 is exact, so the add is the one rounding */
     vf hi = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(a, 16)), _mm256_set1_ps(65536.0f));
     return _mm256_add_ps(hi, _mm256_cvtepi32_ps(_mm256_and_si256(a, _mm256_set1_epi32(0xffff))));
+}
+/* u_to_f of a and of ~a, by the same exact pieces, with the conversions as bit operations (off
+ * ports 0/1, which the multiplies and the Philox rounds keep busy): with a = 2^16 h + l,
+ * P = bits(2^39 + 2^16 h) - (2^39 + 2^23) = 2^16 h - 2^23 and Q = bits(2^23 + l) are exact, and
+ * a = P + Q rounds once.  ~a's halves are 65535 - h and 65535 - l: its pieces are exact differences
+ * of these, and again one add rounds (three operations for ~a instead of seven). */
+static inline void u_to_f_and_not(vi a, vf *u, vf *v) {
+    vf P = _mm256_sub_ps(_mm256_castsi256_ps(_mm256_or_si256(_mm256_srli_epi32(a, 16), _mm256_set1_epi32(0x53000000))),
+                         _mm256_set1_ps(0x1p39f + 0x1p23f));
+    vf Q = _mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(a, _mm256_set1_epi32(0xffff)), _mm256_set1_epi32(0x4b000000)));
+    *u = _mm256_add_ps(P, Q);
+    /* 2^16 (65535 - h) = (2^32 - 2^16 - 2^23) - P and 65535 - l = (2^23 + 65535) - Q */
+    *v = _mm256_add_ps(_mm256_sub_ps(_mm256_set1_ps(0x1p32f - 0x1p16f - 0x1p23f), P), _mm256_sub_ps(_mm256_set1_ps(0x1p23f + 65535.0f), Q));
 }
 
 static inline vf f_lookup8(const float *tab, vi idx) { return _mm256_permutevar8x32_ps(_mm256_loadu_ps(tab), idx); }
@@ -115,6 +135,16 @@ static inline vf d_parts_to_f(const vd *parts) {
 }
 
 static inline void f_store(float *dst, vf x) { _mm256_storeu_ps(dst, x); }
+/* a non-temporal (past the caches) store, dst 16-byte aligned: one 32-byte stream store where dst
+ * allows, else two 16-byte ones (numpy's large arrays are 16 mod 64) */
+static inline void f_stream(float *dst, vf x) {
+    if (((uintptr_t)dst & 31) == 0) {
+        _mm256_stream_ps(dst, x);
+    } else {
+        _mm_stream_ps(dst, _mm256_castps256_ps128(x));
+        _mm_stream_ps(dst + 4, _mm256_extractf128_ps(x, 1));
+    }
+}
 static inline void f_store_f16(uint16_t *dst, vf x) {
     _mm_storeu_si128((__m128i *)dst, _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }

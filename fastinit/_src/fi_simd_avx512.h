@@ -27,6 +27,7 @@ static inline vf f_neg(vf a) { return _mm512_xor_ps(a, _mm512_set1_ps(-0.0f)); }
 static inline mf f_lt(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
 static inline mf f_le(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_LE_OQ); }
 static inline mf f_gt(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
+static inline mf f_gt_finite(vf a, vf b) { return f_gt(a, b); }   /* a, b finite */
 static inline vf f_blend(mf m, vf a, vf b) { return _mm512_mask_blend_ps(m, a, b); }
 /* x < lo ? lo : x and x > hi ? hi : x: maxps/minps return their second operand on NaN and ties */
 /* -x where m (the sign bit flipped, as f_neg), else x */
@@ -47,10 +48,15 @@ static inline vi i_xor(vi a, vi b) { return _mm512_xor_si512(a, b); }
 static inline vi i_srl(vi a, int n) { return _mm512_srli_epi32(a, n); }
 static inline vi i_sign(vi a) { return _mm512_srai_epi32(a, 31); }
 static inline mf i_eq(vi a, vi b) { return _mm512_cmpeq_epi32_mask(a, b); }
+static inline mf i_signbit(vi a) { return _mm512_movepi32_mask(a); }   /* lanes with the top bit set */
 static inline mf i_gt(vi a, vi b) { return _mm512_cmpgt_epi32_mask(a, b); }
 static inline vi i_blend(mf m, vi a, vi b) { return _mm512_mask_blend_epi32(m, a, b); }
 static inline vf i_to_f(vi a) { return _mm512_cvtepi32_ps(a); }
 static inline vf u_to_f(vi a) { return _mm512_cvtepu32_ps(a); }
+static inline void u_to_f_and_not(vi a, vf *u, vf *v) {   /* u_to_f of a and of ~a */
+    *u = _mm512_cvtepu32_ps(a);
+    *v = _mm512_cvtepu32_ps(_mm512_xor_si512(a, _mm512_set1_epi32(-1)));
+}
 
 static inline vf f_lookup8(const float *tab, vi idx) {   /* tab[idx], idx in [0, 8) */
     return _mm512_permutexvar_ps(idx, _mm512_castps256_ps512(_mm256_loadu_ps(tab)));
@@ -98,6 +104,22 @@ static inline vf d_parts_to_f(const vd *parts) {
 }
 
 static inline void f_store(float *dst, vf x) { _mm512_storeu_ps(dst, x); }
+/* a non-temporal (past the caches) store, dst 16-byte aligned: the widest stream stores dst's
+ * alignment allows (numpy's large arrays are 16 mod 64) */
+static inline void f_stream(float *dst, vf x) {
+    const uintptr_t a = (uintptr_t)dst;
+    if ((a & 63) == 0) {
+        _mm512_stream_ps(dst, x);
+    } else if ((a & 31) == 0) {
+        _mm256_stream_ps(dst, _mm512_castps512_ps256(x));
+        _mm256_stream_ps(dst + 8, _mm512_extractf32x8_ps(x, 1));
+    } else {
+        _mm_stream_ps(dst, _mm512_castps512_ps128(x));
+        _mm_stream_ps(dst + 4, _mm512_extractf32x4_ps(x, 1));
+        _mm_stream_ps(dst + 8, _mm512_extractf32x4_ps(x, 2));
+        _mm_stream_ps(dst + 12, _mm512_extractf32x4_ps(x, 3));
+    }
+}
 static inline void f_store_f16(uint16_t *dst, vf x) {
     _mm256_storeu_si256((__m256i *)dst, _mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }

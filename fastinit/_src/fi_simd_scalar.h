@@ -30,6 +30,7 @@ static inline vf f_neg(vf a) { return -a; }
 static inline mf f_lt(vf a, vf b) { return a < b; }
 static inline mf f_le(vf a, vf b) { return a <= b; }
 static inline mf f_gt(vf a, vf b) { return a > b; }
+static inline mf f_gt_finite(vf a, vf b) { return a > b; }         /* a, b finite */
 static inline vf f_blend(mf m, vf a, vf b) { return m ? b : a; }   /* b where m, else a */
 static inline vf f_neg_where(mf m, vf x) { return m ? -x : x; }
 static inline vf f_atleast(vf x, vf lo) { return x < lo ? lo : x; } /* x kept when NaN or equal */
@@ -49,12 +50,16 @@ static inline vi i_xor(vi a, vi b) { return a ^ b; }
 static inline vi i_srl(vi a, int n) { return a >> n; }
 static inline vi i_sign(vi a) { return (vi)((int32_t)a >> 31); }      /* all ones where negative */
 static inline mf i_eq(vi a, vi b) { return a == b; }
+static inline mf i_signbit(vi a) { return (int32_t)a < 0; }           /* lanes with the top bit set */
 static inline mf i_gt(vi a, vi b) { return (int32_t)a > (int32_t)b; } /* signed */
 static inline vi i_blend(mf m, vi a, vi b) { return m ? b : a; }
 static inline vf i_to_f(vi a) { return (float)(int32_t)a; }           /* signed */
 static inline vf u_to_f(vi a) { return (float)a; }                    /* unsigned */
+static inline void u_to_f_and_not(vi a, vf *u, vf *v) { *u = (float)a; *v = (float)~a; }  /* a and ~a */
 
 static inline vf f_lookup8(const float *tab, vi idx) { return tab[idx]; }
+/* (the portable path never streams: f_stream is a plain store) */
+static inline void f_stream(float *dst, vf x) { *dst = x; }
 /* float64 */
 static inline vd d_set(double x) { return x; }
 static inline vd d_add(vd a, vd b) { return a + b; }
