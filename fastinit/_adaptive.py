@@ -13,19 +13,25 @@ memory and for each other.
 fastinit therefore times its own automatic fills and compares what matters, wall seconds per
 value, between fills of the same kind (distribution, dtype, and size within a factor of 2).
 Each kind uses one option (team or one thread) and now and then re-tries the other: a re-try
-gives one sample of the ratio r = team time / one-thread time, against the median of the last
+gives one sample of the ratio r = team time / one-thread time, against the mean of the last
 HISTORY fills of the option in use (recent fills, under the same load as the re-try: a load that
-drifts changes both sides).  For each kind:
+drifts changes both sides).  Means, not medians: on a busy machine fill times are often bimodal
+(a thread gets a CPU to itself or shares one), and the median of a few such fills is a coin toss
+between the modes, which made single re-tries look twice as fast or slow as they were.  For
+each kind:
 
-* the team is used while the median of the last HISTORY ratios is below MARGIN (the team must be
-  clearly faster, so that noise does not flip the choice, and a close race goes to one thread);
-* the other option is tried at the kind's second fill, then re-tried after ``every`` fills of
+* the team is used while the geometric mean of the last HISTORY ratios is below MARGIN (the team
+  must be clearly faster, so that noise does not flip the choice, and a close race goes to one
+  thread);
+* a kind's first fill is not measured (it often pays for page faults or starting threads);
+* the other option is tried at the kind's third fill, then re-tried after ``every`` fills of
   the kind (EXPLORE_EVERY at first) and at least EXPLORE_SECONDS.  A re-try that agrees with the
   choice doubles ``every`` (up to EXPLORE_MAX), so that on a steadily busy machine re-tries cost
   a percent or two and stay out of the median; one that disagrees brings it back to
   EXPLORE_EVERY, so a few re-tries in a row switch the choice (when the machine quiets down, say);
   and when the option in use becomes CHANGE times faster or slower than at the last re-try (the
-  load changed), the next re-try is due at once (after EXPLORE_SECONDS);
+  load changed: each of its last HISTORY fills, so that fill times that jump between two modes
+  do not count as a change), the next re-try is due at once (after EXPLORE_SECONDS);
 * one thread is never tried while the team's fills effectively get at least SURE_CPUS CPUs (CPU
   seconds its threads worked / wall seconds, from the C driver): one thread gets at most one CPU,
   so the team is faster unless it wastes a third of its work, and on a quiet machine, where one
@@ -57,14 +63,15 @@ class _Kind:
         self.since_retry = 0             # measured fills since the option not in use was last measured
         self.retry_at = now              # and when
         self.every = every               # re-try after this many fills
-        self.reference: float | None = None   # median time of the option in use at the last re-try
+        self.reference: float | None = None   # mean time of the option in use at the last re-try
+        self.warmed_up = False           # the kind's first fill was seen (and not measured)
 
 
 class TeamChooser:
     """Chooses between a team of max_threads and one thread, per kind of fill, from measured fills."""
 
     MIN_ELEMENTS = 1 << 20   # fills this large are measured (milliseconds of work)
-    HISTORY = 5              # choices use medians of this many recent fills / ratios
+    HISTORY = 5              # choices use this many recent fills / ratios
     MARGIN = 0.9             # the team is used while its time is below this share of one thread's
     EXPLORE_EVERY = 8        # re-try the option not in use after this many measured fills at first,
     EXPLORE_MAX = 64         # doubling up to this many while re-tries agree with the choice,
@@ -96,7 +103,7 @@ class TeamChooser:
 
     def _team_wins(self, k: _Kind) -> bool:
         if k.ratios:
-            return statistics.median(k.ratios) < self.MARGIN
+            return statistics.geometric_mean(k.ratios) < self.MARGIN
         if k.team or k.single:
             return bool(k.team)      # the only option measured so far (the other is tried next)
         return self.last_choice_team
@@ -134,8 +141,14 @@ class TeamChooser:
             return False
         if k.since_retry >= k.every:
             return True
-        now = statistics.median(in_use)   # the load changed since the last re-try
-        return k.reference is not None and not k.reference / self.CHANGE < now < k.reference * self.CHANGE
+        # The load changed since the last re-try: every recent fill of the option in use is CHANGE
+        # times faster, or every one slower, than its mean then.  All of them, not their median:
+        # on a busy machine fill times are often bimodal (a thread gets a CPU to itself or shares
+        # one), and a median of a few such fills flips between the modes without any change.
+        ref = k.reference
+        if ref is None or len(in_use) < in_use.maxlen:
+            return False
+        return all(t < ref / self.CHANGE for t in in_use) or all(t > ref * self.CHANGE for t in in_use)
 
     def record(self, n: int, threads: int, cpu_seconds: float, wall_seconds: float,
                kind: Hashable | None = None) -> None:
@@ -147,6 +160,12 @@ class TeamChooser:
         with self._lock:
             key = self.kind_of(kind, n)
             k = self._get(key)
+            if not k.warmed_up:
+                # A kind's first fill is a warm-up, not a sample: it often writes fresh memory
+                # (page faults) or starts the thread pool, and timed against warm fills of the
+                # other option it would make the team look slow on a quiet machine.
+                k.warmed_up = True
+                return
             choice = self._team_wins(k)
             team = threads > 1
             in_use = k.team if choice else k.single
@@ -154,7 +173,7 @@ class TeamChooser:
                 (k.team if team else k.single).append(time_per_value)
                 k.since_retry += 1
             else:                              # a re-try of the other option
-                reference = statistics.median(in_use)
+                reference = statistics.fmean(in_use)
                 ratio = time_per_value / reference if team else reference / time_per_value
                 (k.team if team else k.single).append(time_per_value)
                 k.ratios.append(ratio)
@@ -177,12 +196,13 @@ class TeamChooser:
                 return f"{choice} (nothing measured)"
             teams = sum(self._team_wins(other) for other in self._kinds.values())
 
-            def med(xs, fmt):
-                return fmt.format(statistics.median(xs)) if xs else "-"
+            def show(average, xs, fmt):
+                return fmt.format(average(xs)) if xs else "-"
 
             kind, bits = self.last_kind
-            return (f"{choice} for {kind} fills of {1 << (bits - 1):,}+ values (medians: team/one-thread time "
-                    f"{med(k.ratios, '{:.2f}')} over {len(k.ratios)} re-tries; team "
-                    f"{med(k.team, '{:.2e}')} s/value on {med(k.team_cpus, '{:.2f}')} CPUs, one thread "
-                    f"{med(k.single, '{:.2e}')} s/value; next re-try after {k.every} fills); "
+            mean, gmean, median = statistics.fmean, statistics.geometric_mean, statistics.median
+            return (f"{choice} for {kind} fills of {1 << (bits - 1):,}+ values (team/one-thread time "
+                    f"{show(gmean, k.ratios, '{:.2f}')} (geometric mean) over {len(k.ratios)} re-tries; team "
+                    f"{show(mean, k.team, '{:.2e}')} s/value on {show(median, k.team_cpus, '{:.2f}')} CPUs, "
+                    f"one thread {show(mean, k.single, '{:.2e}')} s/value (means); next re-try after {k.every} fills); "
                     f"team for {teams} of the {len(self._kinds)} kinds measured")

@@ -313,7 +313,8 @@ def summarize(cases: list[Case]) -> list[dict]:
         row = {"kernel": c.group, "library": c.library, "dtype": c.dtype, "n": c.n, "seconds": c.best,
                "seconds_median": c.median, "msamples_per_s": c.rate / 1e6,
                "msamples_per_s_median": c.median_rate / 1e6, "gb_per_s": c.rate * np.dtype(c.dtype).itemsize / 1e9,
-               "pct_of_memory_limit": 100.0 * c.rate / limit if limit else None, "note": c.note}
+               "pct_of_memory_limit": 100.0 * c.rate / limit if limit and c.library != "kernel" else None,
+               "note": c.note}
         if c.library == "fastinit":
             for peer in ("numpy", "torch"):
                 other = by_key.get((peer, c.group, c.dtype))  # (no peer runs on fresh memory)
