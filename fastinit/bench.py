@@ -490,9 +490,13 @@ def run(argv: list[str] | None = None) -> dict:
         c, s = build_cases(size, d, threads, torch, fastinit_threads=a.threads)
         cases += c
         skipped = s
-    total = repeat * (len(cases) + 3 * len(dtypes)) + repeat * 3 * threads + max(repeat, DEFAULT_VS_ONE_ROUNDS) + 6
+    total = (repeat + 1) * len(cases) + repeat * 3 * len(dtypes) + repeat * 3 * threads + max(repeat, DEFAULT_VS_ONE_ROUNDS) + 6
     progress = Progress(total, enabled=not a.no_progress and sys.stderr.isatty())
     t0 = time.perf_counter()
+    for c in cases:                # untimed warm-up: first-call costs (lazy imports such as
+        if c.rounds is None:       # scipy's for trunc_normal_, ~0.1 s) are not the kernel's speed
+            progress.step(f"warm-up {c.name}")
+            c.run()
     for _ in range(repeat):        # interleaved: every case once per round
         for c in cases:
             progress.step(c.name)
