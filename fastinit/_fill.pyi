@@ -30,6 +30,7 @@ CHUNK: int
 MIN_PER_THREAD: int
 POLL_SECONDS: float
 HUGEPAGE_MIN_BYTES: int
+STREAM_MIN_BYTES: int
 
 def threads_for(n: int, num_threads: int) -> int: ...
 def advise_hugepages(address: int, nbytes: int) -> bool: ...

@@ -8,6 +8,7 @@ the argument checks a user deserves (ranges, bounds, messages) live in fastinit/
 this layer re-checks only what keeps the write inside the buffer.
 """
 import os
+import warnings
 import threading
 
 from cpython.exc cimport PyErr_CheckSignals
@@ -62,6 +63,22 @@ HUGEPAGE_MIN_BYTES = 4 << 20
 # fault in than 512 small ones.
 if os.environ.get("FASTINIT_MADVISE_HUGEPAGE", "1").strip() == "0":
     HUGEPAGE_MIN_BYTES = 1 << 62
+
+# Fills of at least this many bytes are written past the caches (non-temporal stores, on the
+# SIMD paths, float32): they would not stay in cache for the caller anyway, and the stores then
+# skip reading every line before writing it.  Same values either way.  FASTINIT_STREAM_MIN_BYTES
+# (read at import) changes it: 0 streams every fill, a huge value none.
+STREAM_MIN_BYTES = 32 << 20
+_stream_env = os.environ.get("FASTINIT_STREAM_MIN_BYTES", "").strip()
+if _stream_env:
+    try:
+        STREAM_MIN_BYTES = int(_stream_env)
+        if STREAM_MIN_BYTES < 0:
+            raise ValueError
+    except ValueError:
+        warnings.warn(f"FASTINIT_STREAM_MIN_BYTES={_stream_env!r} is not a byte count (an integer >= 0); "
+                      f"using the default {32 << 20}", RuntimeWarning)
+        STREAM_MIN_BYTES = 32 << 20
 
 _MAIN_THREAD_ID = threading.main_thread().ident
 
@@ -188,8 +205,9 @@ def fill(unsigned char[::1] out, Params params not None, uint64_t first, int num
     cdef fi_fill_stats stats
     if n * itemsize >= HUGEPAGE_MIN_BYTES:
         fi_advise_hugepages(<void *>base, <size_t>(n * itemsize))
+    cdef int stream = n * itemsize >= STREAM_MIN_BYTES
     with nogil:
-        status = fi_fill_chunks(pp, base, itemsize, n, first, path, chunk, nt, poll, ctx, poll_seconds, &stats)
+        status = fi_fill_chunks(pp, base, itemsize, n, first, path, chunk, nt, stream, poll, ctx, poll_seconds, &stats)
     if status < 0:
         raise MemoryError(f"no memory for the bookkeeping of {nt} threads")
     if raised:

@@ -40,6 +40,6 @@ cdef extern from "fi_driver.h" nogil:
         double wall_seconds
         double cpu_seconds
     int fi_fill_chunks(const fi_params *p, char *out, int itemsize, int64_t n, uint64_t first, int path,
-                       int64_t chunk, int num_threads, fi_poll_fn poll, void *ctx, double poll_seconds,
-                       fi_fill_stats *stats) noexcept
+                       int64_t chunk, int num_threads, int stream, fi_poll_fn poll, void *ctx,
+                       double poll_seconds, fi_fill_stats *stats) noexcept
     int fi_advise_hugepages(void *addr, size_t nbytes) noexcept

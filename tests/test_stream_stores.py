@@ -1,12 +1,16 @@
 """Large float32 fills on the SIMD paths are written with non-temporal (stream) stores where the
-output is 16-byte aligned (fastinit/_src/fi_driver.c: FI_STREAM_MIN_BYTES; the environment
-variable FASTINIT_STREAM_MIN_BYTES lowers the threshold here so small fills take that path).
+output is 16-byte aligned (fastinit/_fill.pyx: STREAM_MIN_BYTES, from FASTINIT_STREAM_MIN_BYTES
+at import; lowered here so that small fills take that path).
 They must give the reference path's bits, at every alignment of the output (streamed whole
 groups, plainly stored partial groups around them), and write nothing outside the output."""
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 import fastinit
+from fastinit import _fill
 
 KERNELS = [
     (fastinit.uniform_, (-1.0, 2.0)),
@@ -19,7 +23,7 @@ KERNELS = [
 
 @pytest.fixture
 def stream_everything(monkeypatch):
-    monkeypatch.setenv("FASTINIT_STREAM_MIN_BYTES", "0")
+    monkeypatch.setattr(_fill, "STREAM_MIN_BYTES", 0)
 
 
 @pytest.mark.parametrize("kernel,args", KERNELS)
@@ -45,8 +49,19 @@ def test_streamed_fills_match_reference(stream_everything, kernel, args, shift, 
 
 def test_default_threshold_leaves_small_fills_plain(monkeypatch):
     """The values do not depend on the threshold (a large fill streams by default)."""
-    monkeypatch.delenv("FASTINIT_STREAM_MIN_BYTES", raising=False)
+    assert _fill.STREAM_MIN_BYTES == 32 << 20
     big = fastinit.normal_(np.empty(9 << 20, np.float32), seed=3)    # 36 MiB: streamed
-    monkeypatch.setenv("FASTINIT_STREAM_MIN_BYTES", str(1 << 62))
+    monkeypatch.setattr(_fill, "STREAM_MIN_BYTES", 1 << 62)
     plain = fastinit.normal_(np.empty(9 << 20, np.float32), seed=3)
     assert np.array_equal(big.view(np.uint32), plain.view(np.uint32))
+
+
+@pytest.mark.parametrize("value, expected, warns", [("0", 0, False), (" 4096 ", 4096, False),
+                                                    ("-1", 32 << 20, True), ("lots", 32 << 20, True)])
+def test_threshold_from_the_environment_at_import(value, expected, warns):
+    code = "import warnings; warnings.simplefilter('always'); from fastinit import _fill; print(_fill.STREAM_MIN_BYTES)"
+    env = {"FASTINIT_STREAM_MIN_BYTES": value, "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout) == expected
+    assert ("FASTINIT_STREAM_MIN_BYTES" in out.stderr and "integer >= 0" in out.stderr) == warns

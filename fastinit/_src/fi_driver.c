@@ -55,24 +55,6 @@ static inline void fi_pause(void)
 #endif
 }
 
-/* Fills of at least this many bytes are written past the caches (non-temporal stores, see
- * fi_fill_ex): they would not stay in cache for the caller anyway, and the stores then skip
- * reading every line before writing it.  FASTINIT_STREAM_MIN_BYTES overrides it (tests). */
-#define FI_STREAM_MIN_BYTES ((int64_t)32 << 20)
-
-static int fi_stream_wanted(int64_t n, int itemsize)
-{
-    int64_t min_bytes = FI_STREAM_MIN_BYTES;
-    const char *env = getenv("FASTINIT_STREAM_MIN_BYTES");
-    if (env && *env) {
-        char *endp;
-        long long v = strtoll(env, &endp, 10);
-        if (*endp == '\0' && v >= 0)
-            min_bytes = (int64_t)v;
-    }
-    return n > 0 && n >= min_bytes / itemsize;
-}
-
 static inline void fi_fill_chunk(const fi_params *p, char *out, int itemsize, int64_t n, uint64_t first,
                                  int path, int64_t chunk, int64_t c, int stream)
 {
@@ -136,8 +118,8 @@ static int fi_fill_serial(const fi_params *p, char *out, int itemsize, int64_t n
 }
 
 int fi_fill_chunks(const fi_params *p, char *out, int itemsize, int64_t n, uint64_t first, int path,
-                   int64_t chunk, int num_threads, fi_poll_fn poll, void *ctx, double poll_seconds,
-                   fi_fill_stats *stats)
+                   int64_t chunk, int num_threads, int stream, fi_poll_fn poll, void *ctx,
+                   double poll_seconds, fi_fill_stats *stats)
 {
     double wall0 = fi_seconds();
     if (stats) {
@@ -147,7 +129,6 @@ int fi_fill_chunks(const fi_params *p, char *out, int itemsize, int64_t n, uint6
     if (n <= 0)
         return 0;
     int64_t nchunks = (n + chunk - 1) / chunk;
-    const int stream = fi_stream_wanted(n, itemsize);
     int nt = num_threads < 1 ? 1 : num_threads;
     if ((int64_t)nt > nchunks)
         nt = (int)nchunks;
