@@ -280,12 +280,7 @@ def page_faults(size: int, dtype: np.dtype, threads: int) -> Callable[[], None]:
         buf = np.empty(size, dtype)
         if buf.nbytes >= _fill.HUGEPAGE_MIN_BYTES:
             _fill.advise_hugepages(buf.ctypes.data, buf.nbytes)
-        parts = np.array_split(buf, threads)
-        ts = [threading.Thread(target=part[::page].fill, args=(1.0,)) for part in parts]
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join()
+        parallel_fill(buf[::page], threads)()
     return run
 
 
