@@ -44,3 +44,20 @@ def test_float64_tail_lane_patterns_match_reference(kernel, args):
     results = fills_on_every_path(lambda: kernel(np.empty(400_003, np.float64), *args, seed=5, offset=7))
     for path, r in results[1:]:
         assert np.array_equal(r, results[0][1]), path
+
+
+@pytest.mark.parametrize("args", [
+    (0.0, 1.0, -2.0, 2.0),     # symmetric: the side is k's top bit, up to the rounding near 1/2
+    (0.0, 1.0, -1.0, 3.0),     # asymmetric: the side threshold off 2^31
+    (0.3, 0.7, -1.2, 0.9),     # scale != 1
+    (1.0, 2.0, 1.5, 6.0),      # a above the mean: every draw from the upper end (no threshold)
+    (0.0, 1.0, -5.0, -0.5),    # b below the mean: every draw from the lower end
+    (0.0, 1.0, -6.0, 6.0),     # tails in the probit's far region
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_trunc_side_by_draw_matches_reference(args, dtype):
+    """The AVX2 truncated normal takes its side (which end's probability it inverts) from a
+    per-fill threshold on the draw instead of comparing both ends' probabilities."""
+    results = fills_on_every_path(lambda: fastinit.trunc_normal_(np.empty(200_003, dtype), *args, seed=11, offset=5))
+    for path, r in results[1:]:
+        assert np.array_equal(r, results[0][1]), path

@@ -12,6 +12,7 @@
  * Everything is static: each translation unit gets its own copy for its ISA. */
 #ifndef FI_MATH_H
 #define FI_MATH_H
+#include <string.h>
 
 #define FOR_F for (int j = 0; j < FI_NBF; j++)
 #define FOR_D for (int j = 0; j < FI_NBD; j++)
@@ -36,7 +37,7 @@ static inline void horner_neg_fv(const float *c, int n, const vf x[FI_NBF], vf a
     }
 }
 
-/* minus the natural log of positive normal floats, to an absolute error below 1e-7 (what the
+/* -log(4x) for positive floats x with 4x normal (x >= 2^-128), to an absolute error below 1e-7 (what the
  * probit's w = -log(4t(1-t)) needs: z's relative error is about 0.16 |dw|): x = 2^e m, m in
  * [1, 2), i the top 3 bits of m's fraction, log x = e ln2 - log(INV[i]) + log1p(r), r = m INV[i] - 1
  * in [-1/17, 1/17], log1p(r) = r (1 - r/2 + r^2/3 - r^3/4 + r^4/5).  No division; an 8-entry table
@@ -44,7 +45,7 @@ static inline void horner_neg_fv(const float *c, int n, const vf x[FI_NBF], vf a
  * coefficients and subtractions of the positive table entries: rounding to nearest is symmetric,
  * so each step is the exact negation of the step of log x (a zero's sign aside, which nothing
  * below can see), one negation fewer. */
-static inline void neglog_fv(const vf x[FI_NBF], vf out[FI_NBF]) {
+static inline void neglog4_fv(const vf x[FI_NBF], vf out[FI_NBF]) {
     vf r[FI_NBF], nef[FI_NBF], nl[FI_NBF], npl[FI_NBF];
     FOR_F {
         vi b = f_bits(x[j]);
@@ -53,8 +54,10 @@ static inline void neglog_fv(const vf x[FI_NBF], vf out[FI_NBF]) {
         r[j] = f_sub(f_mul(m, f_lookup8(FI_LOG32_INV, idx)), f_set(1.0f));
         nl[j] = f_lookup8(FI_LOG32_NEGLOG, idx);
         /* -e = 127 - E exactly, E the biased exponent, as (2^23 + 127) - bits(2^23 + E): an or
-         * and a subtraction instead of an integer subtraction and a conversion (port 0/1) */
-        nef[j] = f_sub(f_set(8388735.0f), i_as_f(i_or(i_srl(b, 23), i_set(0x4b000000u))));
+         * and a subtraction instead of an integer subtraction and a conversion (port 0/1).  The
+         * caller passes x = y / 4 (see probit_lower_fv) and means y: the same fraction, the biased
+         * exponent E + 2, so -e = 125 - E, as (2^23 + 125) - bits(2^23 + E), also exact */
+        nef[j] = f_sub(f_set(8388733.0f), i_as_f(i_or(i_srl(b, 23), i_set(0x4b000000u))));
         npl[j] = f_set(-0.2f);
     }
     FOR_F npl[j] = f_add(f_mul(npl[j], r[j]), f_set(0.25f));
@@ -68,14 +71,16 @@ static inline void neglog_fv(const vf x[FI_NBF], vf out[FI_NBF]) {
     }
 }
 
-/* z <= 0 with Phi(z) = t, given t4 = 4t, t in (0, 1/2], and q = 1/2 - t (passed in: callers often
- * know it more precisely than 0.5f - t, and 4t as cheaply as t).  Giles' variable
- * w = -log(4t(1-t)).  The fitted polynomials give the upper quantile -z >= 0; on their negated
+/* z <= 0 with Phi(z) = t, given t in [1e-30, 1/2] and q = 1/2 - t (passed in: callers often
+ * know it more precisely than 0.5f - t).  Giles' variable w = -log(4t(1-t)), as -log of
+ * t(1/2 + q) with 2 added to its exponent (neglog4_fv): t(1/2 + q) >= 5e-31 is a normal float,
+ * so 4t(1/2 + q) would be exactly that float times 4 (same fraction, exponent + 2), and the
+ * multiply by 4 is saved.  The fitted polynomials give the upper quantile -z >= 0; on their negated
  * coefficients (horner_neg_fv) they give z itself, so the callers' sign flip is the only one. */
-static inline void probit_lower_fv(const vf t4[FI_NBF], const vf q[FI_NBF], vf z[FI_NBF]) {
+static inline void probit_lower_fv(const vf t[FI_NBF], const vf q[FI_NBF], vf z[FI_NBF]) {
     vf y[FI_NBF], w[FI_NBF], x[FI_NBF];
-    FOR_F y[j] = f_mul(t4[j], f_add(f_set(0.5f), q[j]));
-    neglog_fv(y, w);
+    FOR_F y[j] = f_mul(t[j], f_add(f_set(0.5f), q[j]));   /* 4t(1-t) / 4 */
+    neglog4_fv(y, w);
     FOR_F x[j] = f_sub(w[j], f_set(2.5f));
     horner_neg_fv(FI_P32_CENTRAL, FI_P32_CENTRAL_N, x, z);
     FOR_F {
@@ -100,7 +105,37 @@ typedef struct {
     int clamp;   /* 0: clamping cannot change a value (normal_ into float32, far from overflow) */
     int stream;  /* float32 stores past the caches (f_stream; the output 16-byte aligned) */
     vf loc, scale, clamp_lo, clamp_hi, p_lo, p_hi, mass, coef[FI_SERIES_N];
+#ifdef FI_TRUNC_SIDE_BY_K
+    int side_by_k;   /* trunc_side_fv applies: its threshold below is exact */
+    vi side_thr;     /* the draws from the upper end: (k ^ 2^31) > side_thr as signed integers */
+    vf p_lo_hi;      /* p_lo in lane 0, p_hi in lane 7 (f_pick07) */
+    vf mass_2m32;    /* mass 2^-32, exactly */
+    int unit_scale;  /* scale == 1: z scale = z */
+#endif
 } fi_narrow;
+
+#ifdef FI_TRUNC_SIDE_BY_K
+/* trunc_fv's side for draw k, in scalar float32 operations that round exactly as its vector ones
+ * (u_to_f rounds the unsigned k once, as the conversion here) */
+static inline int trunc_from_hi(float p_lo, float p_hi, float mass, uint32_t k) {
+    float u = ((float)k + 0.5f) * 0x1p-32f, v = ((float)(uint32_t)~k + 0.5f) * 0x1p-32f;
+    float lo = p_lo + u * mass, hi = p_hi + v * mass;
+    return lo > hi;
+}
+
+/* The least draw k* whose truncated normal comes from the upper end (2^32: none).  lo(k) is
+ * non-decreasing in k and hi(k) non-increasing (every step is a rounding of a monotone function
+ * of k, mass > 0), so lo > hi holds exactly for k >= k*: a binary search finds k*. */
+static inline uint64_t trunc_side_threshold(float p_lo, float p_hi, float mass) {
+    uint64_t lo = 0, hi = (uint64_t)1 << 32;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (trunc_from_hi(p_lo, p_hi, mass, (uint32_t)mid)) hi = mid;
+        else lo = mid + 1;
+    }
+    return lo;
+}
+#endif
 
 static inline void narrow_init(fi_narrow *n, const fi_params *p, int stream) {
     n->p = p;
@@ -119,6 +154,24 @@ static inline void narrow_init(fi_narrow *n, const fi_params *p, int stream) {
     n->p_hi = f_set((float)p->p_hi);
     n->mass = f_set((float)p->mass);
     for (int c = 0; c < FI_SERIES_N; c++) n->coef[c] = f_set((float)p->coef[c]);
+#ifdef FI_TRUNC_SIDE_BY_K
+    n->side_by_k = 0;
+    if (p->dist == FI_TRUNC && p->method == FI_INVERT && !p->wide && p->mass > 0) {
+        const float plo = (float)p->p_lo, phi = (float)p->p_hi;
+        const uint64_t kstar = trunc_side_threshold(plo, phi, (float)p->mass);
+        /* (mass 2^-32 exact, i.e. not below 2^-94 with bits lost: then (y 2^-32) mass and
+         * y (mass 2^-32) are both the exact y mass 2^-32, rounded once) */
+        /* k >= k* as (k ^ 2^31) > ((k* - 1) ^ 2^31), signed: k* = 2^32 gives INT_MAX (never);
+         * k* = 0 (every draw from above) has no such threshold and keeps trunc_fv */
+        const float mass = (float)p->mass, mass_2m32 = mass * 0x1p-32f;
+        n->side_by_k = kstar > 0 && mass_2m32 * 0x1p32f == mass;
+        n->mass_2m32 = f_set(mass_2m32);
+        n->unit_scale = (float)p->scale == 1.0f;
+        n->side_thr = i_set((uint32_t)(kstar - 1) ^ 0x80000000u);
+        float tab[8] = {plo, plo, plo, plo, plo, plo, plo, phi};
+        memcpy(&n->p_lo_hi, tab, sizeof tab);
+    }
+#endif
 }
 
 static inline vf affine_f(const fi_narrow *n, vf z) {
@@ -137,13 +190,13 @@ static inline vf uniform_f(const fi_narrow *p, vi k) {
 /* N(loc, scale^2) by inversion: the sign bit picks the side (set: upper), the other 31 bits the
  * distance a from that end, t = (a + 1/2) 2^-32 in (0, 1/2) */
 static inline void normal_fv(const fi_narrow *p, const vi k[FI_NBF], vf out[FI_NBF]) {
-    vf t4[FI_NBF], q[FI_NBF], z[FI_NBF];
+    vf t[FI_NBF], q[FI_NBF], z[FI_NBF];
     FOR_F {
         vi a = i_xor(k[j], i_sign(k[j]));   /* the sign bit's copies clear it: a < 2^31 */
-        t4[j] = f_mul(f_add(i_to_f(a), f_set(0.5f)), f_set(0x1p-30f));   /* 4t, exactly */
+        t[j] = f_mul(f_add(i_to_f(a), f_set(0.5f)), f_set(0x1p-32f));
         q[j] = f_mul(f_add(i_to_f(i_sub(i_set(0x7fffffffu), a)), f_set(0.5f)), f_set(0x1p-32f));
     }
-    probit_lower_fv(t4, q, z);
+    probit_lower_fv(t, q, z);
     FOR_F out[j] = affine_f(p, f_neg_where(i_signbit(k[j]), z[j]));
 }
 
@@ -151,7 +204,7 @@ static inline void normal_fv(const fi_narrow *p, const vi k[FI_NBF], vf out[FI_N
  * (1 - u) * mass from above; the smaller is the tail probability inverted, so both far tails
  * keep full relative precision. */
 static inline void trunc_fv(const fi_narrow *p, const vi k[FI_NBF], vf out[FI_NBF]) {
-    vf t4[FI_NBF], q[FI_NBF], z[FI_NBF];
+    vf t[FI_NBF], q[FI_NBF], z[FI_NBF];
     mf from_hi[FI_NBF];
     const vf mass = p->mass;
     FOR_F {
@@ -162,13 +215,34 @@ static inline void trunc_fv(const fi_narrow *p, const vi k[FI_NBF], vf out[FI_NB
         vf lo = f_add(p->p_lo, f_mul(u, mass));
         vf hi = f_add(p->p_hi, f_mul(v, mass));
         from_hi[j] = f_gt_finite(lo, hi);
-        vf t = f_atmost(lo, hi);   /* lo where lo <= hi, else hi (never NaN) */
-        q[j] = f_sub(f_set(0.5f), t);
-        t4[j] = f_mul(t, f_set(4.0f));
+        t[j] = f_atmost(lo, hi);   /* lo where lo <= hi, else hi (never NaN) */
+        q[j] = f_sub(f_set(0.5f), t[j]);
     }
-    probit_lower_fv(t4, q, z);
+    probit_lower_fv(t, q, z);
     FOR_F out[j] = affine_f(p, f_neg_where(from_hi[j], z[j]));
 }
+
+#ifdef FI_TRUNC_SIDE_BY_K
+/* trunc_fv with the side taken from k itself (n->side_by_k: k >= k*, narrow_init), so only the
+ * nearer end's probability is formed: from above, ~k's uniform v and p_hi, which is exactly the
+ * smaller of lo and hi that trunc_fv picks; the same bits with one conversion and one
+ * multiply-add instead of two.  (u_to_f(k) + 1/2) 2^-32 mass is formed as
+ * (u_to_f(k) + 1/2) (mass 2^-32): both are the one rounding of the same exact product. */
+static inline void trunc_side_fv(const fi_narrow *p, const vi k[FI_NBF], vf out[FI_NBF]) {
+    vf t[FI_NBF], q[FI_NBF], z[FI_NBF];
+    mf from_hi[FI_NBF];
+    const vf mass = p->mass_2m32;
+    FOR_F {
+        from_hi[j] = i_gt(i_xor(k[j], i_set(0x80000000u)), p->side_thr);
+        vf x = f_add(u_to_f_bits(i_xor_where(from_hi[j], k[j])), f_set(0.5f));
+        t[j] = f_add(f_pick07(from_hi[j], p->p_lo_hi), f_mul(x, mass));
+        q[j] = f_sub(f_set(0.5f), t[j]);
+    }
+    probit_lower_fv(t, q, z);
+    if (p->unit_scale) { FOR_F out[j] = f_add(p->loc, f_neg_where(from_hi[j], z[j])); }   /* z 1 = z */
+    else { FOR_F out[j] = affine_f(p, f_neg_where(from_hi[j], z[j])); }
+}
+#endif
 
 /* Truncated normal on a narrow interval (FI_SERIES): the density is nearly flat across it, so the
  * offset from a is a short power series in u, x = a + std D(h) u P(u) (see trunc_params in
@@ -223,7 +297,7 @@ static inline vd estrin_d(const double *c, int n, vd x) {
 static const double FI_LOG_SERIES_F64[FI_LOG_TERMS_F64] = {
     1.0, 1.0 / 3, 1.0 / 5, 1.0 / 7, 1.0 / 9, 1.0 / 11, 1.0 / 13, 1.0 / 15, 1.0 / 17, 1.0 / 19, 1.0 / 21, 1.0 / 23};
 
-/* as neglog_fv, for log itself */
+/* as neglog4_fv, for log itself */
 static inline vd log_d(vd x) {
     vl b = d_bits(x);
     vl e = l_sub(l_srl(b, 52), l_set(1023));
@@ -418,6 +492,9 @@ static inline __attribute__((always_inline)) void narrow_fv(const fi_narrow *n, 
     else if (p->dist == FI_NORMAL) normal_fv(n, k, x);
     else if (p->wide) trunc_wide_fv(p, k, x);
     else if (p->method == FI_SERIES) trunc_series_fv(n, k, x);
+#ifdef FI_TRUNC_SIDE_BY_K
+    else if (n->side_by_k) trunc_side_fv(n, k, x);
+#endif
     else trunc_fv(n, k, x);
     if (kind != FI_KIND_NORMAL_F32 || n->clamp) FOR_F x[j] = clamp_f(n, x[j]);   /* (skipped in normal's own loop only) */
 }

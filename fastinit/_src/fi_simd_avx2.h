@@ -79,6 +79,22 @@ static inline void u_to_f_and_not(vi a, vf *u, vf *v) {
     *v = _mm256_add_ps(_mm256_sub_ps(_mm256_set1_ps(0x1p32f - 0x1p16f - 0x1p23f), P), _mm256_sub_ps(_mm256_set1_ps(0x1p23f + 65535.0f), Q));
 }
 
+/* u_to_f by u_to_f_and_not's exact pieces (bit operations and one rounding add); Q's bits as
+ * one word blend (port 5) of a's low 16 bits into 0x4b00xxxx instead of an and and an or */
+static inline vf u_to_f_bits(vi a) {
+    vf P = _mm256_sub_ps(_mm256_castsi256_ps(_mm256_or_si256(_mm256_srli_epi32(a, 16), _mm256_set1_epi32(0x53000000))),
+                         _mm256_set1_ps(0x1p39f + 0x1p23f));
+    vf Q = _mm256_castsi256_ps(_mm256_blend_epi16(_mm256_set1_epi32(0x4b000000), a, 0x55));
+    return _mm256_add_ps(P, Q);
+}
+/* a ^ ~0 (i.e. ~a) where m, m a full-lane mask (a comparison's) */
+static inline vi i_xor_where(mf m, vi a) { return _mm256_xor_si256(a, m); }
+/* tab's lane 7 where m (a full-lane mask), else its lane 0: one permute (port 5), which reads
+ * the low 3 bits of each lane of m */
+static inline vf f_pick07(mf m, vf tab) { return _mm256_permutevar8x32_ps(tab, m); }
+/* truncated normals take their side from k (fi_math.h: trunc_side_fv): measured faster here */
+#define FI_TRUNC_SIDE_BY_K 1
+
 static inline vf f_lookup8(const float *tab, vi idx) { return _mm256_permutevar8x32_ps(_mm256_loadu_ps(tab), idx); }
 static inline vd d_set(double x) { return _mm256_set1_pd(x); }
 static inline vd d_add(vd a, vd b) { return _mm256_add_pd(a, b); }
