@@ -65,6 +65,9 @@ def check(name, init, shape, sharding, label, dtype=jnp.float32, jit=False):
             got = jax.jit(lambda k: init(k, shape, dtype, out_sharding=sharding))(KEY)
         else:
             got = init(KEY, shape, dtype, out_sharding=sharding)
+        # JAX dispatches asynchronously: under jit the callbacks may still be running when the
+        # call returns, and must see the spy, not the restored function
+        got = jax.block_until_ready(got)
     finally:
         fj.fill_block = _jax_host.fill_block = real_fill_block
     where = f"{name} {shape} {np.dtype(dtype).name} {label}{' jit' if jit else ''}"

@@ -313,7 +313,7 @@ def test_many_threads_inside_callbacks():
     fastinit.set_num_threads(2)
     try:
         init, shape = fj.he_normal(), (600, 1000)
-        got = jax.jit(lambda k: init(k, shape))(KEY)
+        got = jax.block_until_ready(jax.jit(lambda k: init(k, shape))(KEY))   # (dispatch is asynchronous)
         eager = init(KEY, shape)
     finally:
         fastinit.set_num_threads(1)
