@@ -58,16 +58,18 @@ def real(name: str, value, *, allow_inf: bool = False) -> float:
     return v
 
 
-def integer(name: str, value, lo: int, hi: int) -> int:
-    """An int in [lo, hi)."""
+def integer(name: str, value, lo: int, hi: int, *, failed: str | None = None) -> int:
+    """An int in [lo, hi); bools, non-integers and ints out of range are errors whose message is
+    `failed` (default "<name> must be an integer in [lo, hi); got") followed by the value."""
+    failed = failed or f"{name} must be an integer in [{lo}, {hi}); got"
     if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be an integer in [{lo}, {hi}); got {value!r}")
+        raise TypeError(f"{failed} {value!r}")
     try:
         v = operator.index(value)
     except TypeError:
-        raise TypeError(f"{name} must be an integer in [{lo}, {hi}); got {describe(value)}") from None
+        raise TypeError(f"{failed} {describe(value)}") from None
     if not lo <= v < hi:
-        raise ValueError(f"{name} must be an integer in [{lo}, {hi}); got {describe(v) if v.bit_length() > 128 else v}")
+        raise ValueError(f"{failed} {describe(v) if v.bit_length() > 128 else v}")
     return v
 
 
@@ -79,16 +81,8 @@ def threads(num_threads, name: str = "num_threads") -> int | None:
     """None, or a thread count from 1 to MAX_THREADS."""
     if num_threads is None:
         return None
-    what = f"{name} must be an integer from 1 to {MAX_THREADS} (fastinit's thread limit)"
-    if isinstance(num_threads, (bool, np.bool_)):
-        raise TypeError(f"{what}; got {num_threads!r}")
-    try:
-        v = operator.index(num_threads)
-    except TypeError:
-        raise TypeError(f"{what}; got {describe(num_threads)}") from None
-    if not 1 <= v <= MAX_THREADS:
-        raise ValueError(f"{what}; got {describe(v) if v.bit_length() > 128 else v}")
-    return v
+    return integer(name, num_threads, 1, MAX_THREADS + 1,
+                   failed=f"{name} must be an integer from 1 to {MAX_THREADS} (fastinit's thread limit); got")
 
 
 def out_array(out, dtype=None) -> tuple[np.ndarray, Format]:
@@ -134,16 +128,8 @@ def shape(name: str, value, *, allow_int: bool = True) -> tuple[int, ...]:
         raise TypeError(f"{name} must be {accepted}; got {describe(value)}{hint}")
     dims = []
     for i, s in enumerate(value):
-        entry = f"{name} entries must be integers in [0, 2**62), as in (1000, 64); {name}[{i}] is"
-        if isinstance(s, (bool, np.bool_)):
-            raise TypeError(f"{entry} {s!r}")
-        try:
-            n = operator.index(s)
-        except TypeError:
-            raise TypeError(f"{entry} {describe(s)}") from None
-        if not 0 <= n < MAX_INDEX:
-            raise ValueError(f"{entry} {describe(n) if n.bit_length() > 128 else n}")
-        dims.append(n)
+        dims.append(integer(name, s, 0, MAX_INDEX,
+                            failed=f"{name} entries must be integers in [0, 2**62), as in (1000, 64); {name}[{i}] is"))
     return tuple(dims)
 
 
