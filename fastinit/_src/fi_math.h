@@ -474,20 +474,18 @@ static inline void trunc_wide_fv(const fi_params *p, const vi k[FI_NBF], vf out[
 /* The common float32 fills, which a path may give loops of their own (narrow_vectors' kind, a
  * constant there): the dispatch below then folds away, and each loop is register-allocated for
  * its own math.  FI_KIND_ANY decides per batch, from fi_params. */
-enum { FI_KIND_ANY, FI_KIND_UNIFORM_F32, FI_KIND_NORMAL_F32, FI_KIND_TRUNC_F32 };
+enum { FI_KIND_ANY, FI_KIND_UNIFORM_F32, FI_KIND_NORMAL_F32 };
 
 static inline int narrow_kind(const fi_params *p) {
     if (p->dtype != FI_F32) return FI_KIND_ANY;
     if (p->dist == FI_UNIFORM) return FI_KIND_UNIFORM_F32;
-    if (p->dist == FI_NORMAL) return FI_KIND_NORMAL_F32;
-    return !p->wide && p->method == FI_INVERT ? FI_KIND_TRUNC_F32 : FI_KIND_ANY;
+    return p->dist == FI_NORMAL ? FI_KIND_NORMAL_F32 : FI_KIND_ANY;
 }
 
 static inline __attribute__((always_inline)) void narrow_fv(const fi_narrow *n, const vi k[FI_NBF], vf x[FI_NBF], int kind) {
     const fi_params *p = n->p;
     if (kind == FI_KIND_UNIFORM_F32) { FOR_F x[j] = uniform_f(n, k[j]); }
     else if (kind == FI_KIND_NORMAL_F32) normal_fv(n, k, x);
-    else if (kind == FI_KIND_TRUNC_F32) trunc_fv(n, k, x);
     else if (p->dist == FI_UNIFORM) { FOR_F x[j] = uniform_f(n, k[j]); }
     else if (p->dist == FI_NORMAL) normal_fv(n, k, x);
     else if (p->wide) trunc_wide_fv(p, k, x);
