@@ -87,6 +87,10 @@ class TeamChooser:
         self.last_choice_team = True   # the choice last reached by any kind; kinds without data follow it
         self.last_kind: tuple | None = None
 
+    def after_fork_in_child(self) -> None:
+        """In a forked child: a fresh lock (another thread may have held this one at fork)."""
+        self._lock = threading.Lock()
+
     @staticmethod
     def kind_of(kind: Hashable, n: int) -> tuple:
         return (kind, n.bit_length())   # sizes within a factor of 2 are one kind

@@ -16,7 +16,7 @@ from libc.stdint cimport uint16_t, uint32_t, uint64_t, int64_t
 from fastinit._kernels cimport (fi_params, fi_philox4x32_10, fi_path_available, fi_best_path,
                                 fi_f32_to_f16_bits, fi_f32_to_bf16_bits, fi_openmp_enabled,
                                 fi_omp_max_threads, fi_poll_fn, fi_fill_stats, fi_fill_chunks,
-                                fi_advise_hugepages, FI_SERIES_N)
+                                fi_advise_hugepages, fi_team_usable, FI_SERIES_N)
 
 cdef extern from "fi_kernels.h":
     cpdef enum Dist "fi_dist":
@@ -133,6 +133,11 @@ def openmp_enabled():
 
 def omp_max_threads():
     return fi_omp_max_threads()
+
+
+def team_usable():
+    """False in a process forked after fastinit ran a team: fills there run on one thread."""
+    return bool(fi_team_usable())
 
 
 def path_available(Path path):

@@ -43,3 +43,4 @@ cdef extern from "fi_driver.h" nogil:
                        int64_t chunk, int num_threads, int stream, fi_poll_fn poll, void *ctx,
                        double poll_seconds, fi_fill_stats *stats) noexcept
     int fi_advise_hugepages(void *addr, size_t nbytes) noexcept
+    int fi_team_usable() noexcept

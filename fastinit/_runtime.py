@@ -60,11 +60,23 @@ def set_num_threads(n: int | None) -> None:
     _num_threads = None if n is None else _check_threads(n, name="n")
 
 
+def team_usable() -> bool:
+    """False in a process forked (os.fork, multiprocessing's "fork" start method, torch DataLoader
+    workers, ...) after fastinit ran a thread team in its parent: OpenMP's (libgomp's) thread pool
+    does not survive fork(), so there every fill runs on the calling thread, with the same values.
+    A child started by "spawn" or "forkserver", or forked before the parent's first threaded
+    fill, has the whole team."""
+    return _fill.team_usable()
+
+
 def get_num_threads() -> int:
     """Threads a fill uses by default: set_num_threads, else OMP_NUM_THREADS, else the CPUs this
     process may use (affinity mask and cgroup quota; see available_cpus), at most MAX_THREADS.
     In the last, automatic case a fill runs on one thread instead while this process's recent
-    fills of its kind show a team no faster than one thread (a machine busy with other work)."""
+    fills of its kind show a team no faster than one thread (a machine busy with other work).
+    1 in a process forked after fastinit ran threads (see team_usable)."""
+    if not team_usable():
+        return 1
     if _num_threads is not None:
         return _num_threads
     env = _env_num_threads(_OMP_NUM_THREADS)
@@ -80,7 +92,14 @@ def fill_threads(num_threads: int | None, n: int, kind: str | None = None) -> tu
     """(threads for a fill of n elements of a kind such as "normal float32", whether they are
     the automatic choice).  num_threads (already validated), set_num_threads and OMP_NUM_THREADS
     are obeyed as given; otherwise all available CPUs, or one thread while this kind's measured
-    fills show a team no faster than one thread on a busy machine (fastinit/_adaptive.py)."""
+    fills show a team no faster than one thread on a busy machine (fastinit/_adaptive.py).
+    One thread in a process forked after a team ran (see team_usable), with a warning, once,
+    where more were asked for."""
+    if not team_usable():
+        asked = num_threads if num_threads is not None else _num_threads
+        if asked is not None and asked > 1:
+            _warn_forked(asked)
+        return 1, False
     if num_threads is not None:
         return num_threads, False
     if _num_threads is not None:
@@ -91,6 +110,29 @@ def fill_threads(num_threads: int | None, n: int, kind: str | None = None) -> tu
     if not openmp_enabled():
         return 1, False
     return _chooser.choose(min(available_cpus(), MAX_THREADS), n, kind), True
+
+
+_forked_warned: list[bool] = []
+
+
+def _warn_forked(asked: int) -> None:
+    if not _forked_warned:
+        _forked_warned.append(True)
+        warnings.warn(f"fastinit: {asked} threads were asked for, but this process was forked after fastinit "
+                      "ran threads in its parent, and OpenMP's thread pool does not survive fork(): fills here "
+                      "run on one thread (same values). For threaded fills in child processes, start them with "
+                      "multiprocessing's 'spawn' or 'forkserver' method.", RuntimeWarning, stacklevel=4)
+
+
+def _after_fork_in_child() -> None:
+    """A lock some other thread of the parent held at fork stays held forever in the child."""
+    global _lock
+    _lock = threading.Lock()
+    _chooser.after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def record_fill(n: int, cost: tuple[int, float, float], kind: str) -> None:

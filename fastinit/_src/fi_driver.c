@@ -5,6 +5,7 @@
 #include "fi_driver.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <time.h>
@@ -85,20 +86,66 @@ static void fi_retire(int *retired, int team)
     }
 }
 
-/* Wait until every thread of the team has retired: a short spin, then sleep. */
-static void fi_wait_retired(int *retired, int team)
+/* The process whose libgomp thread pool fastinit's teams started (0: none yet).  libgomp's pool
+ * does not survive fork(): in a child, the pool still counts the parent's threads, which do not
+ * exist there, so a parallel region would wait forever for them.  A fill therefore runs a team
+ * only in the process that started the first one (or in one that never had one) and runs on the
+ * calling thread alone in a forked child.  getpid() rather than a pthread_atfork handler: it
+ * also catches a fork that bypassed the handlers, and costs about 50 ns per fill. */
+static pid_t fi_team_pid;
+
+int fi_team_usable(void)
 {
+#ifdef __linux__
+    pid_t owner = __atomic_load_n(&fi_team_pid, __ATOMIC_ACQUIRE);
+    return owner == 0 || owner == getpid();
+#else
+    return 1;
+#endif
+}
+
+/* Called before a region starts: from here on, a fork's child may not start a team. */
+static void fi_claim_team(void)
+{
+#ifdef __linux__
+    if (__atomic_load_n(&fi_team_pid, __ATOMIC_ACQUIRE) == 0)
+        __atomic_store_n(&fi_team_pid, getpid(), __ATOMIC_RELEASE);
+#endif
+}
+
+/* How long the calling thread sleeps between signal polls while it waits for the team. */
+#define FI_WAIT_SLICE_NS 20000000L
+/* A team member that has not even started this long after the calling thread ran out of work is
+ * reported on stderr (once per process): it would otherwise be a silent hang. */
+#define FI_WEDGED_SECONDS 10.0
+
+/* Wait until every thread of the team has retired: a short spin, then sleep in slices, polling
+ * for signals (a stop request keeps other threads from taking new chunks, so they retire within
+ * a chunk).  started: threads that entered the region, for the wedged-team report. */
+static void fi_wait_retired(int *retired, const int *started, int team, int *stop, fi_poll_fn poll, void *ctx,
+                            double poll_seconds, double *last)
+{
+    static int reported;
     double start = fi_seconds();
     for (;;) {
         int r = __atomic_load_n(retired, __ATOMIC_ACQUIRE);
         if (r >= team)
             return;
-        if (fi_seconds() - start < FI_SPIN_SECONDS) {
+        double waited = fi_seconds() - start;
+        if (waited < FI_SPIN_SECONDS) {
             fi_pause();
             continue;
         }
+        if (!__atomic_load_n(stop, __ATOMIC_RELAXED) && fi_poll_due(poll, ctx, poll_seconds, last))
+            __atomic_store_n(stop, 1, __ATOMIC_RELAXED);
+        if (waited > FI_WEDGED_SECONDS && __atomic_load_n(started, __ATOMIC_ACQUIRE) < team &&
+            !__atomic_exchange_n(&reported, 1, __ATOMIC_RELAXED))
+            fprintf(stderr, "fastinit: a fill has waited %.0f s for %d of its %d OpenMP threads, which never "
+                    "started (an OpenMP runtime broken by fork() in another library, or a process stopped "
+                    "under a debugger?); it cannot end until they do\n", waited, team - *started, team);
 #ifdef __linux__
-        syscall(SYS_futex, retired, FUTEX_WAIT_PRIVATE, r, NULL, NULL, 0);  /* returns at once if *retired != r */
+        struct timespec slice = {0, FI_WAIT_SLICE_NS};
+        syscall(SYS_futex, retired, FUTEX_WAIT_PRIVATE, r, &slice, NULL, 0);  /* returns at once if *retired != r */
 #else
         sched_yield();
 #endif
@@ -115,6 +162,63 @@ static int fi_fill_serial(const fi_params *p, char *out, int itemsize, int64_t n
         fi_fill_chunk(p, out, itemsize, n, first, path, chunk, c, stream);
     }
     return 0;
+}
+
+/* One parallel fill: its arguments, the threads' ranges, and what the threads tell each other. */
+typedef struct {
+    const fi_params *p;
+    char *out;
+    int itemsize;
+    int64_t n;
+    uint64_t first;
+    int path;
+    int64_t chunk;
+    int nt;
+    int stream;
+    fi_poll_fn poll;
+    void *ctx;
+    double poll_seconds;
+    fi_range *ranges;
+    int published;   /* release-stored by the calling thread before the region */
+    int stop;        /* set by the calling thread when poll asks to stop */
+    int retired;     /* threads that found no chunk left to take */
+    int started;     /* threads that entered the region */
+    int team_size;   /* the team OpenMP gave (thread 0 writes it) */
+} fi_team;
+
+/* What each thread of the region does. */
+static __attribute__((noinline)) void fi_team_member(fi_team *t)
+{
+    (void)__atomic_load_n(&t->published, __ATOMIC_ACQUIRE);
+    int me = fi_thread_num();
+    int team = fi_team_size();   /* may be smaller than nt: the missing ranges get stolen */
+    int nt = t->nt;
+    __atomic_add_fetch(&t->started, 1, __ATOMIC_ACQ_REL);
+    double cpu0 = fi_thread_cpu_seconds();
+    double last = fi_seconds();
+    /* Own range first, then the following threads' ranges: every chunk is taken exactly once
+     * (fetch-and-add hands out distinct indices), whatever the team size. */
+    for (int k = 0; k < nt && !__atomic_load_n(&t->stop, __ATOMIC_RELAXED); k++) {
+        fi_range *r = &t->ranges[(me + k) % nt];
+        for (;;) {
+            if (__atomic_load_n(&t->stop, __ATOMIC_RELAXED))
+                break;
+            if (me == 0 && fi_poll_due(t->poll, t->ctx, t->poll_seconds, &last)) {
+                __atomic_store_n(&t->stop, 1, __ATOMIC_RELAXED);
+                break;
+            }
+            int64_t c = __atomic_fetch_add(&r->next, 1, __ATOMIC_RELAXED);
+            if (c >= r->end)
+                break;
+            fi_fill_chunk(t->p, t->out, t->itemsize, t->n, t->first, t->path, t->chunk, c, t->stream);
+        }
+    }
+    t->ranges[me].cpu = fi_thread_cpu_seconds() - cpu0;
+    fi_retire(&t->retired, team);
+    if (me == 0) {
+        t->team_size = team;
+        fi_wait_retired(&t->retired, &t->started, team, &t->stop, t->poll, t->ctx, t->poll_seconds, &last);
+    }
 }
 
 int fi_fill_chunks(const fi_params *p, char *out, int itemsize, int64_t n, uint64_t first, int path,
@@ -135,6 +239,8 @@ int fi_fill_chunks(const fi_params *p, char *out, int itemsize, int64_t n, uint6
 #ifndef _OPENMP
     nt = 1;
 #endif
+    if (nt > 1 && !fi_team_usable())
+        nt = 1;
     if (nt == 1) {
         double cpu0 = fi_thread_cpu_seconds();
         int status = fi_fill_serial(p, out, itemsize, n, first, path, chunk, nchunks, poll, ctx, poll_seconds, stream);
@@ -153,48 +259,22 @@ int fi_fill_chunks(const fi_params *p, char *out, int itemsize, int64_t n, uint6
         ranges[t].end = nchunks * (t + 1) / nt;
         ranges[t].cpu = 0.0;
     }
-    int stop = 0;      /* set by the calling thread when poll asks to stop */
-    int retired = 0;   /* threads that found no chunk left to take */
-    int team_size = 1;
-
+    fi_team team = {p, out, itemsize, n, first, path, chunk, nt, stream, poll, ctx, poll_seconds, ranges};
+    fi_claim_team();
+    /* Published with a release store that each member acquires first: a happens-before edge that
+     * ThreadSanitizer sees (libgomp's own hand-over, uninstrumented, is invisible to it); see
+     * tools/sanitize.py.  The region's body reads nothing but &team. */
+    __atomic_store_n(&team.published, 1, __ATOMIC_RELEASE);
     #pragma omp parallel num_threads(nt)
-    {
-        int me = fi_thread_num();
-        int team = fi_team_size();   /* may be smaller than nt: the missing ranges get stolen */
-        double cpu0 = fi_thread_cpu_seconds();
-        double last = fi_seconds();
-        /* Own range first, then the following threads' ranges: every chunk is taken exactly once
-         * (fetch-and-add hands out distinct indices), whatever the team size. */
-        for (int k = 0; k < nt && !__atomic_load_n(&stop, __ATOMIC_RELAXED); k++) {
-            fi_range *r = &ranges[(me + k) % nt];
-            for (;;) {
-                if (__atomic_load_n(&stop, __ATOMIC_RELAXED))
-                    break;
-                if (me == 0 && fi_poll_due(poll, ctx, poll_seconds, &last)) {
-                    __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
-                    break;
-                }
-                int64_t c = __atomic_fetch_add(&r->next, 1, __ATOMIC_RELAXED);
-                if (c >= r->end)
-                    break;
-                fi_fill_chunk(p, out, itemsize, n, first, path, chunk, c, stream);
-            }
-        }
-        ranges[me].cpu = fi_thread_cpu_seconds() - cpu0;
-        fi_retire(&retired, team);
-        if (me == 0) {
-            team_size = team;
-            fi_wait_retired(&retired, team);
-        }
-    }
+    fi_team_member(&team);
     if (stats) {
-        stats->threads = team_size;
+        stats->threads = team.team_size;
         stats->wall_seconds = fi_seconds() - wall0;
         for (int t = 0; t < nt; t++)
             stats->cpu_seconds += ranges[t].cpu;
     }
     free(ranges);
-    return stop;
+    return team.stop;
 }
 
 int fi_advise_hugepages(void *addr, size_t nbytes)

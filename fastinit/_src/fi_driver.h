@@ -17,7 +17,12 @@
  *    then reaches last, so nobody waits there long;
  *  - the calling thread (OpenMP thread 0, the only one that may take the GIL to run Python signal
  *    handlers) calls poll(ctx) every poll_seconds; when it returns nonzero every thread stops
- *    taking chunks, so Ctrl-C lands within about poll_seconds plus one chunk.
+ *    taking chunks, so Ctrl-C lands within about poll_seconds plus one chunk; it keeps polling
+ *    while it waits for the team, so no wait is unbounded without a signal poll.
+ *
+ * Fork: libgomp's thread pool does not survive fork() (a child's parallel region waits forever
+ * for the parent's threads).  A process forked after fastinit ran a team fills on the calling
+ * thread only (same values); see fi_team_usable.
  */
 #ifndef FI_DRIVER_H
 #define FI_DRIVER_H
@@ -49,6 +54,10 @@ typedef struct {
 int fi_fill_chunks(const fi_params *p, char *out, int itemsize, int64_t n, uint64_t first, int path,
                    int64_t chunk, int num_threads, int stream, fi_poll_fn poll, void *ctx,
                    double poll_seconds, fi_fill_stats *stats);
+
+/* 1 when a fill may run an OpenMP team in this process: no team ran yet, or the first one ran in
+ * this very process (not in a parent this process was forked from). */
+int fi_team_usable(void);
 
 /* Advise the kernel to back the 2 MiB-aligned interior of [addr, addr + nbytes) with transparent
  * huge pages (madvise MADV_HUGEPAGE): fewer page faults when fresh memory is first written.
