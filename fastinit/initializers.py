@@ -285,20 +285,26 @@ def lecun_normal_(out: np.ndarray, *, layout: str = "torch", in_axis=None, out_a
 
 # ---------------------------------------------------------------- orthogonal and sparse
 
-def _blas_threads(threads: int, size: int):
-    """A context limiting BLAS/LAPACK (scipy's OpenBLAS) to `threads` threads while orthogonal_
-    forms Q, with threadpoolctl when it is installed (otherwise BLAS keeps its own default).  On a
-    busy machine OpenBLAS's spinning threads fare far worse than fastinit's (10-30x slower than
-    one thread was measured on a shared 2-core machine), so orthogonal_ gives LAPACK the thread
-    count a fill would get, including the automatic one-thread choice.  Skipped for small
-    matrices, where the limit costs more (~0.3 ms) than the work."""
-    if size < 1 << 16:
-        return contextlib.nullcontext()
+_blas: list = []   # a threadpoolctl.ThreadpoolController, made once (finding the libraries costs ms)
+
+
+def _one_blas_thread():
+    """A context running BLAS/LAPACK (scipy's OpenBLAS) on one thread while orthogonal_ forms Q.
+    OpenBLAS's results depend on its thread count (measured: 9% of a (32, 39*12*57) matrix's
+    elements moved by up to 9e-9 between 1 and 2 threads), so one thread, always, makes the
+    matrix a function of (seed, stream, shape) on a given LAPACK build, whatever num_threads,
+    set_num_threads or OPENBLAS_NUM_THREADS say.  It costs speed on big matrices (2048^2: 0.27 s
+    instead of 0.19 s on 2 cores, about torch's time).  Without threadpoolctl BLAS keeps its own
+    thread count, which is fixed within a process (so calls still agree there) but not across
+    machines; the README says so."""
+    from scipy.linalg import lapack  # noqa: F401  (loaded first, so the controller finds its BLAS)
     try:
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import ThreadpoolController
     except ImportError:
         return contextlib.nullcontext()
-    return threadpool_limits(limits=threads, user_api="blas")
+    if not _blas:
+        _blas.append(ThreadpoolController())
+    return _blas[0].limit(limits=1, user_api="blas")
 
 
 def _haar_rows_(m: np.ndarray, scale: float) -> np.ndarray:
@@ -380,8 +386,7 @@ def orthogonal_(out: np.ndarray, gain: float = 1.0, *, layout: str = "torch", co
     wide = rows <= cols
     m = out.reshape(rows, cols) if direct and wide else np.empty((min(rows, cols), max(rows, cols)), work)
     normal_(m, seed=_seeding.resolve(seed), stream=stream, num_threads=num_threads)
-    threads, _ = _runtime.fill_threads(check.threads(num_threads), size)
-    with _blas_threads(threads, size):
+    with _one_blas_thread():
         _haar_rows_(m, gain)
     q = m if wide else m.T
     if direct:

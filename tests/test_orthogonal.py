@@ -1,5 +1,10 @@
 """orthogonal_: orthonormality to float tolerance for square, tall and wide matrices in float32
 and float64, and the Haar distribution (as torch's sign-corrected QR of a Gaussian matrix)."""
+import hashlib
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -78,9 +83,9 @@ def test_same_distribution_as_torch():
 
 
 @pytest.mark.parametrize("num_threads", [1, 2])
-def test_lapack_runs_on_the_fill_thread_count(num_threads, monkeypatch):
-    """With threadpoolctl, orthogonal_ limits BLAS to num_threads (or the automatic choice) while
-    forming Q, and restores it afterwards."""
+def test_lapack_runs_on_one_thread(num_threads, monkeypatch):
+    """With threadpoolctl, orthogonal_ limits BLAS to one thread while forming Q (OpenBLAS's
+    rounding depends on its thread count), whatever num_threads says, and restores it afterwards."""
     threadpoolctl = pytest.importorskip("threadpoolctl")
     from scipy.linalg import lapack
 
@@ -96,5 +101,36 @@ def test_lapack_runs_on_the_fill_thread_count(num_threads, monkeypatch):
 
     monkeypatch.setattr(lapack, "get_lapack_funcs", recording)
     fastinit.orthogonal_(np.empty((300, 400), np.float32), seed=1, num_threads=num_threads)
-    assert seen and all(s == {num_threads} for s in seen)
+    assert seen and all(s == {1} for s in seen)
     assert blas_threads() == before
+
+
+# Shapes past several of LAPACK's block sizes (orgqr's nb = 32, its crossover 128, OpenBLAS's GEMM
+# blocking), wide and tall, 2-D and flattened N-D, float32 and float64.
+REPRODUCIBLE = [((32, 39, 12, 57), np.float32), ((700, 300), np.float32), ((129, 1000), np.float64),
+                ((1100, 96), np.float64), ((64, 64), np.float32), ((256, 3, 3, 64), np.float32)]
+
+
+@pytest.mark.parametrize("shape,dtype", REPRODUCIBLE)
+def test_orthogonal_same_for_every_call_and_thread_count(shape, dtype):
+    """A fresh process's first call (LAPACK not yet loaded: where the thread limit once missed it)
+    and later calls, with 1, 2 and the automatic thread count, and with OpenBLAS's own default
+    raised, all give the same bits."""
+    code = f"""
+import hashlib, numpy as np, fastinit
+def digest(**kw):
+    return hashlib.sha256(fastinit.init({shape!r}, "orthogonal", seed=7, dtype=np.{np.dtype(dtype).name}, **kw).tobytes()).hexdigest()
+print(digest(num_threads=1), digest(num_threads=2), digest(), digest(num_threads=1))
+"""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "2"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stderr
+    digests = set(out.stdout.split())
+    here = {hashlib.sha256(fastinit.init(shape, "orthogonal", seed=7, dtype=dtype, num_threads=n).tobytes()).hexdigest()
+            for n in (2, 1)}
+    assert len(digests) == 1 and digests == here
+
+
+def test_sparse_same_for_every_thread_count():
+    values = {fastinit.init((600, 500), "sparse", sparsity=0.3, seed=2, num_threads=n).tobytes() for n in (1, 2, None)}
+    assert len(values) == 1
