@@ -95,6 +95,16 @@ void fi_groups_avx512(const fi_params *p, uint64_t g0, int64_t ngroups, void *ds
 void fi_groups_avx2(const fi_params *p, uint64_t g0, int64_t ngroups, void *dst, int stream);
 #define FI_HAVE_X86_SIMD 1
 #include <xmmintrin.h>   /* _mm_sfence */
+#include <cpuid.h>
+#endif
+
+#ifdef FI_HAVE_X86_SIMD
+/* F16C from CPUID leaf 1 (ECX bit 29): clang (14) has no __builtin_cpu_supports("f16c").  Its
+ * registers are the AVX (YMM) state, whose OS support __builtin_cpu_supports("avx2") checks. */
+static int fi_cpu_has_f16c(void) {
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
+}
 #endif
 
 int fi_path_available(int path) {
@@ -105,7 +115,7 @@ int fi_path_available(int path) {
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
                __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
     if (path == FI_PATH_AVX2)
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+        return __builtin_cpu_supports("avx2") && fi_cpu_has_f16c();
 #endif
     return 0;
 }

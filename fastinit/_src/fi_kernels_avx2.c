@@ -2,7 +2,17 @@
  * Philox for one group as two 8-lane halves and the group layout; the math is fi_math.h over
  * fi_simd_avx2.h. */
 #if defined(__x86_64__) && defined(__GNUC__)
+/* The system headers first, outside the target region (clang's intrinsics carry their own). */
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+/* Every function below is compiled for these features: gcc's target pragma; clang ignores it and
+ * takes an attribute applied to every function instead. */
+#ifdef __clang__
+#pragma clang attribute push(__attribute__((target("avx2,f16c"))), apply_to = function)
+#else
 #pragma GCC target("avx2,f16c")
+#endif
 #include "fi_kernels.h"
 #include "fi_simd_avx2.h"
 #include "fi_math.h"
@@ -102,4 +112,7 @@ void fi_groups_avx2(const fi_params *p, uint64_t g0, int64_t ngroups, void *dst,
     default: groups_any(p, &narrow, g0, ngroups, dst);
     }
 }
+#ifdef __clang__
+#pragma clang attribute pop
+#endif
 #endif

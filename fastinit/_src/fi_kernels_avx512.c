@@ -1,7 +1,17 @@
 /* AVX-512 path (F, DQ, BW, VL), chosen at run time by fi_best_path(): Philox for two groups at
  * once and the group layout; the math is fi_math.h over fi_simd_avx512.h. */
 #if defined(__x86_64__) && defined(__GNUC__)
+/* The system headers first, outside the target region (clang's intrinsics carry their own). */
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+/* Every function below is compiled for these features: gcc's target pragma; clang ignores it and
+ * takes an attribute applied to every function instead. */
+#ifdef __clang__
+#pragma clang attribute push(__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl"))), apply_to = function)
+#else
 #pragma GCC target("avx512f,avx512dq,avx512bw,avx512vl")
+#endif
 #include "fi_kernels.h"
 #include "fi_simd_avx512.h"
 #include "fi_math.h"
@@ -90,4 +100,7 @@ void fi_groups_avx512(const fi_params *p, uint64_t g0, int64_t ngroups, void *ds
         }
     }
 }
+#ifdef __clang__
+#pragma clang attribute pop
+#endif
 #endif
