@@ -185,12 +185,9 @@ def _not_an_output(first, scheme: str) -> str | None:
     if torch is not None and isinstance(first, torch.Tensor):
         torch_name = scheme if scheme.endswith("_") else scheme + "_"
         same = torch_name in _REGISTRY and _REGISTRY[torch_name].fn is _REGISTRY[scheme].fn  # not Keras' orthogonal
-        try:
-            from . import torch as adapter   # (torch is already imported)
-            adapted = adapter.__all__
-        except ImportError:
-            adapted = ()
-        fill = (f"fastinit.torch.{torch_name}(t)" if same and torch_name in adapted
+        # fastinit.torch has every torch.nn.init scheme under torch's name (not imported here)
+        adapted = callable(getattr(getattr(getattr(torch, "nn", None), "init", None), torch_name, None))
+        fill = (f"fastinit.torch.{torch_name}(t)" if same and adapted
                 else f"fastinit.init(t.detach().numpy(), {scheme!r}) (a CPU float tensor, shares its memory)")
         return (f"got a torch.Tensor of shape {tuple(first.shape)} and dtype {first.dtype}: fill it in place with "
                 f"{fill}, or pass t.shape to allocate a new numpy array")

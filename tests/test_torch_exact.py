@@ -13,10 +13,11 @@ from scipy import stats
 
 torch = pytest.importorskip("torch")
 import fastinit.torch as ft  # noqa: E402
+from fastinit.torch import _init as ft_init  # noqa: E402  (internals: the saved torch functions, spies)
 from torch._subclasses.fake_tensor import FakeTensor, FakeTensorMode  # noqa: E402
 
-TORCH = ft._TORCH            # torch.nn.init's own functions, as saved before any patch
-SCHEMES = list(ft._SCHEMES)
+TORCH = ft_init._TORCH            # torch.nn.init's own functions, as saved before any patch
+SCHEMES = list(ft_init._SCHEMES)
 ARGS = {"constant_": (0.25,), "sparse_": (0.3,)}   # required positional arguments
 SHAPE = {"dirac_": (6, 4, 3, 3)}                     # a shape each function accepts
 
@@ -114,8 +115,8 @@ def test_seed_generator_selection(monkeypatch):
     device (for cuda:i that is torch.cuda.default_generators[i], as torch's own samplers use;
     not run here: no GPU)."""
     calls = []
-    real_seed = ft._seed
-    monkeypatch.setattr(ft, "_seed", lambda generator, device="cpu": calls.append((generator, device))
+    real_seed = ft_init._seed
+    monkeypatch.setattr(ft_init, "_seed", lambda generator, device="cpu": calls.append((generator, device))
                         or real_seed(generator, device))
     g = torch.Generator().manual_seed(3)
     ft.kaiming_normal_(torch.empty(5, 6))
@@ -154,13 +155,13 @@ def torch_bindings():
 def applied(monkeypatch):
     """The scheme and shape of every fill that reaches fastinit.torch."""
     seen = []
-    real_apply = ft._apply
+    real_apply = ft_init._apply
 
     def spy(tensor, scheme, *args, **kwargs):
         seen.append((scheme, tuple(tensor.shape)))
         return real_apply(tensor, scheme, *args, **kwargs)
 
-    monkeypatch.setattr(ft, "_apply", spy)
+    monkeypatch.setattr(ft_init, "_apply", spy)
     return seen
 
 
@@ -234,11 +235,11 @@ def test_undo_restores_modules_imported_while_patched_and_spares_other_bindings(
     assert torch_bindings() == before
 
 
-@pytest.mark.parametrize("old", ft._DEPRECATED)
+@pytest.mark.parametrize("old", ft_init._DEPRECATED)
 def test_deprecated_aliases_warn_and_are_patched(old, applied):
     args = ARGS.get(old + "_", ())
     shape = shape_of(old + "_")
-    assert set(ft._DEPRECATED) == {"uniform", "normal", "constant", "eye", "dirac", "xavier_uniform",
+    assert set(ft_init._DEPRECATED) == {"uniform", "normal", "constant", "eye", "dirac", "xavier_uniform",
                                    "xavier_normal", "kaiming_uniform", "kaiming_normal", "orthogonal", "sparse"}
     message = f"`nn.init.{old}` is now deprecated in favor of `nn.init.{old}_`."
     with pytest.warns(FutureWarning, match=message.replace("(", r"\(").replace(".", r"\.")):
@@ -419,7 +420,7 @@ def test_trunc_normal_traced_without_data_dependent_loop():
         with pytest.raises(Exception, match="_local_scalar_dense|data-dependent|DataDependent"):
             TORCH["trunc_normal_"](torch.empty(10))
         assert isinstance(ft.trunc_normal_(torch.empty(10), std=0.02), FakeTensor)
-    t = ft._trunc_normal_traceable(torch.empty(20000, dtype=torch.float64), 0.3, 1.5, -1.0, 2.5, None)
+    t = ft_init._trunc_normal_traceable(torch.empty(20000, dtype=torch.float64), 0.3, 1.5, -1.0, 2.5, None)
     assert t.min() >= -1.0 and t.max() <= 2.5
     assert kstest_p((t - 0.3) / 1.5, "truncnorm", (-1.0 - 0.3) / 1.5, (2.5 - 0.3) / 1.5) > 1e-4
 

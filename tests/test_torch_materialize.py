@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
 import fastinit.torch as ft  # noqa: E402
-from fastinit._torch_materialize import derived_seed  # noqa: E402
+from fastinit.torch._materialize import derived_seed  # noqa: E402
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")   # conftest.py: many tiny fills
@@ -188,24 +188,41 @@ class NoReset(nn.Module):
 def test_tensors_no_reset_writes_are_named_in_a_warning():
     with torch.device("meta"):
         model = nn.ModuleDict({"lin": nn.Linear(4, 4), "odd": NoReset()})
-    with pytest.warns(UserWarning, match=r"odd\.scale \(NoReset 'odd' has no reset_parameters\(\)\).*odd\.table"):
+    with pytest.warns(UserWarning, match=r"odd\.scale \(NoReset 'odd': has no reset_parameters\(\); it holds "
+                                         r"uninitialized memory \(allocated by materialize\)\).*odd\.table"):
         ft.materialize(model, 0)
     assert model.lin.weight.device.type == "cpu" and model.odd.scale.shape == (4,)
-    # a module already on the CPU keeps what no reset writes, and nothing is reported
+    with pytest.raises(ft.UninitializedError, match=r"odd\.scale"):
+        ft.materialize(model, 0, strict=True)
+    # a module already on a real device keeps what no reset writes, and says so: materialize cannot
+    # tell construction-time values from to_empty's uninitialized memory without reading it
     real = nn.ModuleDict({"odd": NoReset()})
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
+    with pytest.warns(UserWarning, match=r"odd\.scale .*whatever it held before"):
         ft.materialize(real, 0)
     assert torch.equal(real.odd.table, torch.arange(4.0))
+
+
+def test_to_empty_then_materialize_names_what_no_init_wrote():
+    """The caller's to_empty leaves uninitialized memory that materialize did not allocate; what no
+    init writes is named all the same, and what an init writes is not."""
+    with torch.device("meta"):
+        model = nn.ModuleDict({"lin": nn.Linear(4, 4), "norm": nn.RMSNorm(4), "odd": NoReset()})
+    model.to_empty(device="cpu")
+    with pytest.warns(UserWarning) as caught:
+        ft.materialize(model, 0)
+    message = " ".join(str(w.message) for w in caught)
+    assert "odd.scale" in message and "odd.table" in message and "uninitialized memory if it came from to_empty" in message
+    assert "lin." not in message and "norm." not in message
+    assert torch.equal(model.norm.weight.detach(), torch.ones(4))
 
 
 def test_real_tensors_of_a_partly_meta_module_keep_their_values():
     model = nn.ModuleDict({"odd": NoReset()})
     with torch.device("meta"):
         model["lin"] = nn.Linear(4, 4)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
+    with pytest.warns(UserWarning, match=r"odd\.scale.*odd\.table") as caught:
         ft.materialize(model, 0)
+    assert "lin." not in str(caught[0].message)
     assert torch.equal(model.odd.table, torch.arange(4.0)) and torch.equal(model.odd.scale.detach(), torch.ones(4))
     assert not model.lin.weight.is_meta
 

@@ -1,73 +1,16 @@
-"""fastinit.torch: a drop-in for torch.nn.init on tensors.
-
-Same names, signatures, defaults and return values as torch.nn.init (including ``generator=``).
-CPU tensors of float32, float64, float16 and bfloat16 are filled in place, without a copy.
-Seeding follows torch: each call draws its 64-bit fastinit seed from ``generator`` or, when it is
-None, from torch's default generator, so ``torch.manual_seed(42)`` makes fastinit.torch exactly as
-reproducible as it makes torch (the values differ from torch's own: the generator is Philox,
-not torch's).  A tensor's seed is drawn on its own device, from ``generator`` or that device's
-default generator (CPU: ``torch.default_generator``; ``cuda:i``: ``torch.cuda.default_generators[i]``),
-whatever ``torch.device(...)`` / ``set_default_device`` context is active.  Non-contiguous tensors,
-and tensors on other devices, are filled on the CPU in a contiguous temporary and copied in (values
-follow the tensor's logical row-major order).  Writes are seen by autograd (the version counter is
-bumped, so a tensor saved for backward and refilled makes ``backward()`` raise, as torch does).
-
-What torch accepts, fastinit.torch accepts, with torch's own errors and warnings:
-
-- Shape and structure checks (rank, fans, mode, nonlinearity, dirac's groups) are torch's own code,
-  run on a meta tensor of the same shape (nothing allocated), so they raise exactly what torch
-  raises.  Bad numeric parameters are refused by fastinit's checks with nothing written: a wrong
-  type raises TypeError (as torch), a bad value (``uniform_(t, 1, 0)``, ``normal_(t, std=-1)``, a
-  constant beyond float16's range) :class:`ArgumentError`, a ValueError that is also the
-  RuntimeError torch raises for them; ``trunc_normal_(std=0)`` raises a ZeroDivisionError, as torch.
-- 0-d tensors as parameters (``std=torch.tensor(.02)``) are read as numbers.
-- Tensors fastinit does not fill itself go to torch.nn.init's ORIGINAL function (saved when this
-  module is imported, before any patch), so they behave exactly as under torch: dtypes other than
-  float32/float64/float16/bfloat16 (integer, bool, complex, float8...), meta tensors, zero-element
-  tensors, non-strided layouts, tensor subclasses that cannot expose their memory (those with their
-  own ``__torch_dispatch__`` or ``__torch_function__``: FakeTensor, FunctionalTensor, ...), any
-  tensor while a ``TorchDispatchMode`` (FakeTensorMode, ...) is active or while ``torch.compile`` /
-  ``torch.export`` trace (``torch.compiler.is_compiling()``), and ``constant_(t, nan)``.  One
-  exception: torch's trunc_normal_ cannot be traced (its rejection loop reads values), so traced
-  tensors get N(mean, std²) truncated to [a, b] by inverse CDF in torch ops instead.  (DTensors
-  are filled shard by shard, see fastinit/_torch_dtensor.py.)
-
-``patch()`` routes torch.nn.init's functions to these, so third-party model code (``nn.Linear``,
-``nn.Embedding``, ``nn.MultiheadAttention``, ``nn.Transformer``, ...) initializes at fastinit speed
-without edits::
-
-    with fastinit.torch.patch():
-        model = build_model()          # nn.Embedding(10_000_000, 128) fills on every core
-
-It replaces torch's functions wherever a loaded module holds them: ``torch.nn.init.<name>`` and
-every module that did ``from torch.nn.init import <name>`` (torch.nn.modules.activation and
-.transformer do), including the deprecated aliases (``torch.nn.init.uniform``, ...).
-"""
+"""torch.nn.init's functions on fastinit's kernels: same names, signatures, defaults, errors and
+return values (the rules are in the package docstring, fastinit/torch/__init__.py)."""
 from __future__ import annotations
 
 import math
-import sys
-import threading
-import types
 import warnings
 
-import numpy as np
 import torch as _torch
 import torch.nn.init as _tinit
 
-from .fans import calculate_gain
-from .registry import scheme as _scheme
-from . import _torch_dtensor
-from ._torch_materialize import materialize
-
-__all__ = ["uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_", "eye_", "dirac_",
-           "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_",
-           "calculate_gain", "patch", "materialize"]
-
-__all__ += ["ArgumentError"]
-
-_NUMPY_VIEWABLE = {_torch.float32, _torch.float64, _torch.float16}
-_FILLED = _NUMPY_VIEWABLE | {_torch.bfloat16}
+from ..registry import scheme as _scheme
+from . import _dtensor
+from ._core import FILLED as _FILLED, ArgumentError, fill_through_numpy, is_dtensor
 
 _SCHEMES = ("uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_", "eye_", "dirac_",
             "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_")
@@ -82,12 +25,6 @@ _TORCH = {name: getattr(_tinit, name) for name in _SCHEMES + _DEPRECATED}
 # the __torch_function__ of tensors whose memory fastinit may write: Tensor's default (plain
 # subclasses) and the disabled one (Parameter)
 _PLAIN_TORCH_FUNCTION = (_torch.Tensor.__torch_function__.__func__, _torch._C._disabled_torch_function_impl)
-
-
-class ArgumentError(ValueError, RuntimeError):
-    """A bad argument value fastinit.torch refuses, with nothing written: a ValueError (as fastinit
-    raises) that is also a RuntimeError (as torch raises for out-of-range values: ``uniform_(t, 1, 0)``,
-    a constant beyond float16's range), so code written for either catches it."""
 
 
 class _ZeroStdError(ValueError, ZeroDivisionError):
@@ -123,7 +60,7 @@ def _traced(tensor: _torch.Tensor) -> bool:
     they have no memory to expose) or their own __torch_function__ (it must see the op)."""
     if _torch.compiler.is_compiling() or _dispatch_mode_active():
         return True
-    if _torch_dtensor.is_dtensor(tensor):
+    if is_dtensor(tensor):
         return False
     cls = type(tensor)
     torch_function = getattr(cls.__torch_function__, "__func__", cls.__torch_function__)
@@ -191,15 +128,6 @@ def _trunc_normal_traceable(tensor, mean, std, a, b, generator):
     return tensor
 
 
-def _array(t: _torch.Tensor):
-    """A numpy view sharing t's memory, and the dtype= to pass with it."""
-    if t.dtype in _NUMPY_VIEWABLE:
-        return t.numpy(), None
-    if t.dtype == _torch.bfloat16:
-        return t.view(_torch.int16).numpy().view(np.uint16), "bfloat16"
-    raise TypeError(f"fastinit.torch fills float32, float64, float16 and bfloat16 tensors; got {t.dtype}")
-
-
 def _apply(tensor, scheme: str, generator=None, **params):
     """Fill tensor in place with a registry scheme; random schemes draw their seed from torch.
     ``params`` are torch.nn.init's keyword arguments of ``scheme`` (torch's names)."""
@@ -221,23 +149,9 @@ def _apply(tensor, scheme: str, generator=None, **params):
         _trunc_normal_checks(**params, stacklevel=3)
     if rec.random:
         params["seed"] = _seed(generator, tensor.device)
-    if _torch_dtensor.is_dtensor(tensor):   # each rank fills its shard's block of the global fill
-        return _torch_dtensor.fill(tensor, rec, params)
-    in_place = tensor.device.type == "cpu" and tensor.is_contiguous() and not tensor.is_neg()
-    work = tensor.detach() if in_place else _torch.empty(tensor.shape, dtype=tensor.dtype, device="cpu")
-    arr, dtype = _array(work)
-    try:
-        rec.fn(arr, dtype=dtype, **params)
-    except ValueError as error:   # raised before any write
-        raise ArgumentError(str(error)) from None
-    if in_place:
-        # written through numpy, which autograd cannot see: bump the version counter (shared by
-        # views and detach()) so a tensor saved for backward and refilled raises in backward()
-        _torch.autograd.graph.increment_version(tensor)
-    else:
-        with _torch.no_grad():
-            tensor.copy_(work)
-    return tensor
+    if is_dtensor(tensor):   # each rank fills its shard's block of the global fill
+        return _dtensor.fill(tensor, rec, params)
+    return fill_through_numpy(tensor, lambda arr, dtype: rec.fn(arr, dtype=dtype, **params))
 
 
 def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator=None):
@@ -318,88 +232,3 @@ for _name in _DEPRECATED:
     globals()[_name] = _deprecated(globals()[_name + "_"])
 
 
-def _copy(fn: types.FunctionType) -> types.FunctionType:
-    """A distinct function object running fn's code: what patch() installs, so undo can tell the
-    bindings it made (even those made by modules imported while patched) from a user's own
-    ``from fastinit.torch import normal_``; same frames as fn, so warnings point where they should."""
-    twin = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
-    twin.__kwdefaults__, twin.__doc__, twin.__qualname__ = fn.__kwdefaults__, fn.__doc__, fn.__qualname__
-    twin.__module__ = fn.__module__
-    return twin
-
-
-_INSTALLED = {name: _copy(globals()[name]) for name in _TORCH}   # torch name -> what patch() puts there
-_patch_lock = threading.Lock()
-_patch_count = 0                                   # active patch objects
-_bindings: list[tuple[dict, str, str]] = []        # (module namespace, attribute, torch name) patched
-
-
-def _namespaces():
-    """The namespaces of every loaded module (a snapshot: imports may run concurrently)."""
-    for module in list(sys.modules.values()):
-        if isinstance(module, types.ModuleType):
-            namespace = getattr(module, "__dict__", None)
-            if isinstance(namespace, dict):
-                yield namespace
-
-
-def _install() -> None:
-    originals = {id(fn): name for name, fn in _TORCH.items()}
-    for namespace in _namespaces():
-        for attr, value in list(namespace.items()):
-            name = originals.get(id(value))
-            if name is not None and value is _TORCH[name]:
-                namespace[attr] = _INSTALLED[name]
-                _bindings.append((namespace, attr, name))
-
-
-def _uninstall() -> None:
-    for namespace, attr, name in _bindings:
-        if namespace.get(attr) is _INSTALLED[name]:
-            namespace[attr] = _TORCH[name]
-    _bindings.clear()
-    installed = {id(fn): name for name, fn in _INSTALLED.items()}
-    # modules imported while patched bound the installed functions by name: give them torch's
-    for namespace in _namespaces():
-        for attr, value in list(namespace.items()):
-            name = installed.get(id(value))
-            if name is not None and value is _INSTALLED[name]:
-                namespace[attr] = _TORCH[name]
-
-
-class patch:
-    """Route torch.nn.init's functions to fastinit.torch, wherever they are bound.
-
-    Replaces torch.nn.init.<name> (the 14 schemes and the deprecated aliases ``uniform``,
-    ``normal``, ...) and every attribute of a loaded module that holds one of torch's own functions
-    (``from torch.nn.init import xavier_uniform_`` in torch.nn.modules.activation and .transformer,
-    or in third-party code).  As a context manager, torch is restored on exit; as a plain call,
-    ``p = fastinit.torch.patch()`` patches at once and ``p.undo()`` restores torch exactly.
-    Patches nest and overlap: torch stays patched while any patch is active and is restored exactly
-    when the last one is undone, in whatever order they are undone; a binding someone else changed
-    while patched is left as they set it."""
-
-    def __init__(self):
-        global _patch_count
-        with _patch_lock:
-            if _patch_count == 0:
-                _install()
-            _patch_count += 1
-        self.active = True
-
-    def undo(self) -> None:
-        """End this patch (idempotent); the last active one restores torch."""
-        global _patch_count
-        with _patch_lock:
-            if not self.active:
-                return
-            self.active = False
-            _patch_count -= 1
-            if _patch_count == 0:
-                _uninstall()
-
-    def __enter__(self) -> "patch":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.undo()

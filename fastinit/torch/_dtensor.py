@@ -22,20 +22,13 @@ tensors are summands, not parts) are refused.
 from __future__ import annotations
 
 import math
-import sys
 
 import numpy as np
 import torch
 
-from .blocks import fill_block
-from .registry import Scheme
-
-
-def is_dtensor(tensor) -> bool:
-    """True for a torch.distributed.tensor.DTensor (without importing torch.distributed when no
-    DTensor can exist yet)."""
-    module = sys.modules.get("torch.distributed.tensor")
-    return module is not None and isinstance(tensor, module.DTensor)
+from ..blocks import fill_block
+from ..registry import Scheme
+from ._core import fill_through_numpy, is_dtensor
 
 
 def _check_placements(dt) -> list[int]:
@@ -116,34 +109,25 @@ def fill(dt, rec: Scheme, params: dict):
     """Fill DTensor ``dt`` in place with scheme ``rec``: its local shard gets exactly its part of
     the global fill (``params`` carry ``seed=`` for random schemes, drawn on every rank alike).
     Validates everything before writing; a bad value raises fastinit.torch.ArgumentError."""
-    from .torch import ArgumentError, _array   # fastinit.torch's one torch <-> numpy view rule
-
     params = dict(params)
     seed = params.pop("seed", None)
     indices = local_indices(dt)
     global_shape = tuple(dt.shape)
+
+    def fill_local(arr: np.ndarray, dtype) -> None:
+        if all(isinstance(ix, range) for ix in indices):   # one block: Shard / Replicate
+            # (an empty block still has fill_block check the parameters, as on the other ranks)
+            out = arr if arr.size else np.empty([len(ix) for ix in indices], arr.dtype)
+            fill_block(out, rec.name, global_shape, [(ix.start, ix.stop) for ix in indices], seed=seed,
+                       dtype=dtype, **params)
+        else:
+            # the shard is a set of indices on some dimension: fill the block that spans them and
+            # keep them (span <= the whole dimension)
+            box = [(int(min(ix)), int(max(ix)) + 1) for ix in indices]
+            spanned = np.empty([hi - lo for lo, hi in box], arr.dtype)
+            fill_block(spanned, rec.name, global_shape, box, seed=seed, dtype=dtype, **params)
+            arr[...] = spanned[np.ix_(*[np.asarray(ix) - lo for ix, (lo, _) in zip(indices, box)])]
+
     with torch.no_grad():
-        local = dt.to_local()
-        in_place = local.device.type == "cpu" and local.is_contiguous() and not local.is_neg()
-        work = local.detach() if in_place else torch.empty(local.shape, dtype=local.dtype, device="cpu")
-        arr, dtype = _array(work)
-        try:
-            if all(isinstance(ix, range) for ix in indices):   # one block: Shard / Replicate
-                # (an empty block still has fill_block check the parameters, as on the other ranks)
-                out = arr if arr.size else np.empty([len(ix) for ix in indices], arr.dtype)
-                fill_block(out, rec.name, global_shape, [(ix.start, ix.stop) for ix in indices], seed=seed,
-                           dtype=dtype, **params)
-            else:
-                # the shard is a set of indices on some dimension: fill the block that spans them and
-                # keep them (span <= the whole dimension)
-                box = [(int(min(ix)), int(max(ix)) + 1) for ix in indices]
-                spanned = np.empty([hi - lo for lo, hi in box], arr.dtype)
-                fill_block(spanned, rec.name, global_shape, box, seed=seed, dtype=dtype, **params)
-                arr[...] = spanned[np.ix_(*[np.asarray(ix) - lo for ix, (lo, _) in zip(indices, box)])]
-        except ValueError as error:   # raised before any write
-            raise ArgumentError(str(error)) from None
-        if not in_place:
-            local.copy_(work)
-    # written through numpy, which autograd cannot see: bump the version counter, as for tensors
-    torch.autograd.graph.increment_version(dt)
+        fill_through_numpy(dt.to_local(), fill_local, version_of=dt)
     return dt
