@@ -2,7 +2,8 @@
 of the single-process fill (full_tensor() equal bit for bit), for 1-D and 2-D meshes, Shard(d) on
 every dim (even, uneven and empty shards) and Replicate(); FSDP2 and tensor-parallel models
 materialized from the meta device (patch() + reset_parameters(), and materialize()) equal the
-single-process model.
+single-process model, and so do an FSDP2 nn.TransformerEncoder reset by fastinit.torch.reset_parameters
+and an HF Llama (and a pipeline stage of it) materialized with its own init.
 
 One launch per world size runs every case inside the workers: each rank compares its
 full_tensor() with the fill it computes itself in one process, collects the failures and raises
@@ -29,7 +30,12 @@ from torch import nn  # noqa: E402
 import fastinit  # noqa: E402
 import fastinit.torch as ft  # noqa: E402
 
-TIMEOUT = 120     # seconds for one launch: a hang fails the test instead of hanging CI
+TIMEOUT = 180     # seconds for one launch: a hang fails the test instead of hanging CI
+try:
+    import importlib.util
+    _HAVE_TRANSFORMERS = importlib.util.find_spec("transformers") is not None
+except ValueError:
+    _HAVE_TRANSFORMERS = False
 
 # (function name, keyword arguments, global shapes)
 RANDOM_CASES = [
@@ -113,9 +119,11 @@ class _Cases:
         self.rank = rank
         self.failures = []
         self.count = 0
+        self.labels = []
 
     def check(self, label, fn):
         self.count += 1
+        self.labels.append(label)
         try:
             fn()
         except Exception:   # noqa: BLE001  (reported back to the test with the case's label)
@@ -278,6 +286,82 @@ def _module_cases(cases, world_size):
         cases.check(f"{label}: materialize", materialize_case)
         cases.check(f"{label}: materialize of a pipeline stage", stage_case)
 
+    def encoder():
+        with torch.device("meta"):
+            return nn.TransformerEncoder(nn.TransformerEncoderLayer(12, 3, 20, batch_first=True), 2,
+                                         enable_nested_tensor=False)
+
+    want_encoder = dict(ft.reset_parameters(encoder().to_empty(device="cpu"), seed=4, strict=True).named_parameters())
+
+    def encoder_reset_case():
+        # the README's FSDP2 recipe: fully_shard, to_empty, reset_parameters (MultiheadAttention's
+        # private reset included: strict, so no value is left unwritten)
+        model = encoder()
+        for layer in model.layers:
+            fully_shard(layer, mesh=mesh)
+        fully_shard(model, mesh=mesh)
+        model.to_empty(device="cpu")
+        ft.reset_parameters(model, seed=4, strict=True)
+        got = dict(model.named_parameters())
+        assert got.keys() == want_encoder.keys()
+        for n, p in got.items():
+            assert torch.equal(_full(p), want_encoder[n]), n
+    cases.check("FSDP2 nn.TransformerEncoder: to_empty + fastinit.torch.reset_parameters", encoder_reset_case)
+    _transformers_cases(cases, mesh)
+
+
+def _transformers_cases(cases, mesh):
+    """An HF Llama built on meta, FSDP2 per decoder layer, materialized with its own init: every
+    parameter and buffer equals the single-process materialize, also for a pipeline stage."""
+    try:
+        from transformers import LlamaConfig, LlamaForCausalLM
+    except ImportError:
+        return
+    import warnings
+
+    from torch.distributed.fsdp import fully_shard
+    config = LlamaConfig(vocab_size=50, hidden_size=24, intermediate_size=40, num_hidden_layers=3, num_attention_heads=4,
+                         num_key_value_heads=2, max_position_embeddings=32)
+
+    def llama():
+        with torch.device("meta"):
+            return LlamaForCausalLM(config)
+
+    def values(model):
+        return {n: _full(t).detach() for n, t in list(model.named_parameters()) + list(model.named_buffers())}
+
+    def materialized(model):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", message="fastinit")
+            return values(ft.materialize(model, seed=9))
+
+    want = materialized(llama())
+
+    def sharded(model):
+        for layer in model.model.layers:
+            if not isinstance(layer, nn.Identity):
+                fully_shard(layer, mesh=mesh)
+        return fully_shard(model, mesh=mesh)
+
+    def whole_case():
+        got = materialized(sharded(llama()))
+        assert got.keys() == want.keys()
+        for n in want:
+            assert torch.equal(got[n], want[n]), n
+
+    def stage_case():
+        stage = llama()
+        stage.model.layers[0] = nn.Identity()
+        stage.model.embed_tokens = nn.Identity()
+        stage.lm_head = nn.Identity()
+        got = materialized(sharded(stage))
+        assert len(got) == 2 * 9 + 1 + 2
+        for n in got:
+            assert torch.equal(got[n], want[n]), n
+
+    cases.check("transformers Llama, FSDP2: materialize runs its own init", whole_case)
+    cases.check("transformers Llama, FSDP2: materialize of a pipeline stage", stage_case)
+
 
 def _worker(rank, world_size, port):
     os.environ["GLOO_SOCKET_IFNAME"] = "lo"   # 127.0.0.1 only
@@ -293,6 +377,7 @@ def _worker(rank, world_size, port):
         if cases.failures:
             raise AssertionError(f"{len(cases.failures)} of {cases.count} cases failed:\n" + "\n".join(cases.failures))
         assert cases.count > 100, cases.count
+        assert not _HAVE_TRANSFORMERS or sum("transformers" in label for label in cases.labels) == 2, cases.labels
     finally:
         dist.destroy_process_group()
 
@@ -306,8 +391,11 @@ def _free_port():
 def _launch(world_size):
     # imported once by the server, not by each worker (torch._dynamo: torch imports it on the first
     # in-place random op on a meta tensor, ~2 s; scipy.special: fastinit's trunc_normal_)
-    mp.set_forkserver_preload(["torch", "torch._dynamo", "scipy.special", "torch.distributed.tensor", "torch.distributed.fsdp",
-                               "torch.distributed.tensor.parallel", "fastinit.torch", __name__])
+    preload = ["torch", "torch._dynamo", "scipy.special", "torch.distributed.tensor", "torch.distributed.fsdp",
+               "torch.distributed.tensor.parallel", "fastinit.torch", __name__]
+    if _HAVE_TRANSFORMERS:
+        preload.append("transformers.models.llama.modeling_llama")
+    mp.set_forkserver_preload(preload)
     context = mp.start_processes(_worker, args=(world_size, _free_port()), nprocs=world_size, join=False,
                                  start_method="forkserver")
     deadline = time.monotonic() + TIMEOUT
