@@ -41,6 +41,7 @@ __all__ = [
 
 from .fans import calculate_fans, calculate_gain
 from .npy import init_npy
+from .zarr import init_zarr
 from .registry import Scheme, get, init, scheme, schemes
 from .blocks import fill_block
 from .initializers import (constant_, dirac_, dlrm_embedding, eye_, glorot_normal, glorot_uniform, he_normal, he_uniform,
@@ -50,7 +51,7 @@ from .initializers import (constant_, dirac_, dlrm_embedding, eye_, glorot_norma
                       xavier_uniform_, zeros_)
 
 __all__ += [
-    "calculate_fans", "calculate_gain", "init", "get", "scheme", "Scheme", "schemes", "fill_block", "init_npy",
+    "calculate_fans", "calculate_gain", "init", "get", "scheme", "Scheme", "schemes", "fill_block", "init_npy", "init_zarr",
     "constant_", "zeros_", "ones_", "eye_", "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
     "kaiming_normal_", "lecun_uniform_", "lecun_normal_", "variance_scaling_", "orthogonal_", "sparse_",
     "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform", "lecun_normal",

@@ -15,7 +15,7 @@ USAGE = """usage: python -m fastinit COMMAND [options]
 
 commands:
   bench     fastinit side by side with numpy, torch and the memory limit
-  init      write an initialized tensor to a .npy file, in bounded memory
+  init      write an initialized tensor to a .npy file or a zarr array, in bounded memory
 
 Run python -m fastinit COMMAND --help for a command's options.
 
@@ -43,25 +43,39 @@ def _param(text: str) -> tuple[str, object]:
         return name, value
 
 
-def _shape(text: str) -> tuple[int, ...]:
+def _dims(text: str, option: str) -> tuple[int, ...]:
     """At least one dimension; every entry a non-negative integer (1000x64 is accepted too)."""
     entries = [s.strip() for s in text.replace("x", ",").split(",")]
     if text.strip() == "":
-        raise argparse.ArgumentTypeError(f"--shape is empty; it takes {SHAPE_FORM} (a .npy of shape () "
+        raise argparse.ArgumentTypeError(f"{option} is empty; it takes {SHAPE_FORM} (a .npy of shape () "
                                          "holds one value: use numpy for that)")
     if any(e == "" for e in entries):
-        raise argparse.ArgumentTypeError(f"--shape {text!r} has an empty entry; it takes {SHAPE_FORM}")
+        raise argparse.ArgumentTypeError(f"{option} {text!r} has an empty entry; it takes {SHAPE_FORM}")
     dims = []
     for e in entries:
         try:
             dims.append(int(e, 10))
         except ValueError:
-            raise argparse.ArgumentTypeError(f"--shape takes {SHAPE_FORM}; got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"{option} takes {SHAPE_FORM}; got {text!r}") from None
     negative = [d for d in dims if d < 0]
     if negative:
-        raise argparse.ArgumentTypeError(f"--shape entries must be non-negative; got {negative[0]} in {text!r} "
+        raise argparse.ArgumentTypeError(f"{option} entries must be non-negative; got {negative[0]} in {text!r} "
                                          f"(it takes {SHAPE_FORM})")
     return tuple(dims)
+
+
+def _shape(text: str) -> tuple[int, ...]:
+    return _dims(text, "--shape")
+
+
+FORMATS = (".npy", ".zarr")
+
+
+def _chunks(text: str) -> tuple[int, ...]:
+    dims = _dims(text, "--chunks")
+    if any(d < 1 for d in dims):
+        raise argparse.ArgumentTypeError(f"--chunks entries must be positive; got {text!r}")
+    return dims
 
 
 def _dtype(text: str) -> str:
@@ -111,10 +125,14 @@ def init_command(argv: list[str]) -> int:
     from fastinit import npy
 
     p = argparse.ArgumentParser(prog="python -m fastinit init",
-                                description="Write fastinit.init(shape, scheme, ...) to a .npy file in bounded memory.")
+                                description="Write fastinit.init(shape, scheme, ...) to a .npy file or a zarr v3 "
+                                            "array in bounded memory; the format comes from --out's suffix.")
     p.add_argument("--shape", type=_shape, required=True, help=SHAPE_FORM)
     p.add_argument("--scheme", required=True, help="a scheme name (python -m fastinit --help lists them)")
-    p.add_argument("--out", required=True, help="the .npy file to write")
+    p.add_argument("--out", required=True, help="where to write: NAME.npy (a .npy file) or NAME.zarr (a zarr v3 "
+                                                "array, a directory; needs zarr)")
+    p.add_argument("--chunks", type=_chunks, default=None,
+                   help=f"zarr chunk shape, {SHAPE_FORM.replace('non-negative', 'positive')} (default: zarr's choice)")
     p.add_argument("--seed", type=int, default=None,
                    help="64-bit seed of a random scheme (default: a fresh one, printed); not random schemes take none")
     p.add_argument("--dtype", type=_dtype, default="float32", metavar="{" + ",".join(NPY_DTYPES) + "}",
@@ -124,6 +142,12 @@ def init_command(argv: list[str]) -> int:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("params", nargs="*", type=_param, metavar="name=value", help="scheme parameters, e.g. gain=2.0")
     a = p.parse_args(_join_negative_shape(argv))
+    suffix = os.path.splitext(a.out.rstrip("/"))[1].lower()
+    if suffix not in FORMATS:
+        p.error(f"--out {a.out!r}: unknown format {suffix or '(no suffix)'}; the suffix picks it: "
+                f"{', '.join(FORMATS)}")
+    if a.chunks is not None and suffix != ".zarr":
+        p.error("--chunks is for zarr arrays (--out NAME.zarr); a .npy file has no chunks")
     params: dict[str, object] = {}
     for name, value in a.params:
         if name in OPTION_PARAMS:
@@ -144,8 +168,17 @@ def init_command(argv: list[str]) -> int:
     t0 = time.perf_counter()
     previous = {sig: signal.signal(sig, _raise_terminated) for sig in npy.STOP_SIGNALS}
     try:
-        path = npy.init_npy(a.out, a.shape, a.scheme, dtype=a.dtype, seed=seed, progress=not a.no_progress,
-                            overwrite=a.force, **params)
+        if suffix == ".zarr":
+            try:
+                import zarr  # noqa: F401
+            except ImportError:
+                print('error: --out NAME.zarr needs zarr: pip install "fastinit-nn[zarr]"', file=sys.stderr)
+                return 2
+            fastinit.init_zarr(a.out, a.shape, a.scheme, chunks=a.chunks, dtype=a.dtype, seed=seed,
+                               progress=not a.no_progress, overwrite=a.force, **params)
+        else:
+            npy.init_npy(a.out, a.shape, a.scheme, dtype=a.dtype, seed=seed, progress=not a.no_progress,
+                         overwrite=a.force, **params)
     except KeyboardInterrupt:
         print(f"\ninterrupted: {a.out} was not written", file=sys.stderr)
         return _die_by_signal(signal.SIGINT)
@@ -159,9 +192,9 @@ def init_command(argv: list[str]) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     dt = time.perf_counter() - t0
-    nbytes = path.stat().st_size
+    nbytes = math.prod(a.shape) * int(a.dtype[5:]) // 8     # the tensor's bytes (float16/32/64)
     seeded = f" seed={seed}" if random else ""
-    print(f"wrote {path}: shape {a.shape} {a.dtype} {a.scheme}{seeded}, {_gib(nbytes)} "
+    print(f"wrote {a.out}: shape {a.shape} {a.dtype} {a.scheme}{seeded}, {_gib(nbytes)} "
           f"in {dt:.1f} s ({_gib(nbytes / max(dt, 1e-9))}/s)")
     return 0
 

@@ -44,7 +44,7 @@ def test_python_example_runs(tmp_path, code):
     if SKIP_MARK in code:
         pytest.skip(code.split(SKIP_MARK, 1)[1].splitlines()[0].strip(" :()") or "marked in the README")
     for module, needed in (("torch", "torch"), ("dask", "distributed"), ("jax", "jax"), ("keras", "keras"),
-                           ("transformers", "transformers")):
+                           ("transformers", "transformers"), ("zarr", "zarr")):
         if re.search(rf"^\s*(import|from) (fastinit\.)?{module}\b", code, flags=re.M):
             if importlib.util.find_spec(needed) is None:      # found, not imported: keras needs its backend set
                 pytest.skip(f"needs {needed}")
