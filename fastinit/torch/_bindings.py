@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sys
 import types
-from typing import Callable, Iterator, NamedTuple
+from typing import Iterator, NamedTuple
 
 
 class Swap(NamedTuple):
@@ -47,30 +47,38 @@ def _items(container) -> list:
         return _items(container)
 
 
-def swap_all(replacement: Callable[[object], object | None]) -> list[Swap]:
-    """Replace every binding whose value ``v`` has ``replacement(v) is not None`` by that object;
-    returns the swaps made, for :func:`undo`."""
+def swap_all(replacements: dict[int, tuple[object, object]]) -> list[Swap]:
+    """Replace every binding of an object ``old`` with ``replacements[id(old)] == (old, new)`` by
+    ``new``; returns the swaps made, for :func:`undo`.  (Keyed by id, checked by identity: one dict
+    look-up per binding keeps a scan of every loaded module's namespace cheap.)"""
     swaps: list[Swap] = []
     # fastinit's own containers stay as they are, also where other code refers to them
     # (fastinit.torch's saved torch functions must stay torch's)
     own = {id(v) for namespace in _namespaces(own=True) for v in list(namespace.values()) if type(v) in (dict, list)}
+    get = replacements.get
+
+    def replacement(value):
+        pair = get(id(value))
+        return pair[1] if pair is not None and pair[0] is value else None
 
     def visit(container) -> None:
         for key, value in _items(container):
-            new = replacement(value)
-            if new is not None:
+            if id(value) in replacements and (new := replacement(value)) is not None:
                 container[key] = new
                 swaps.append(Swap(container, key, value, new))
 
     for namespace in _namespaces():
         for attr, value in _items(namespace):
-            new = replacement(value)
-            if new is not None:
-                namespace[attr] = new
-                swaps.append(Swap(namespace, attr, value, new))
-            elif type(value) in (dict, list) and id(value) not in own:
-                visit(value)
-            elif type(value) is tuple and value:
+            kind = type(value)
+            if id(value) in replacements:
+                new = replacement(value)
+                if new is not None:
+                    namespace[attr] = new
+                    swaps.append(Swap(namespace, attr, value, new))
+            elif kind is dict or kind is list:
+                if id(value) not in own:
+                    visit(value)
+            elif kind is tuple and value and any(id(v) in replacements for v in value):
                 items = tuple(replacement(v) for v in value)
                 if any(v is not None for v in items):
                     new = tuple(value[i] if v is None else v for i, v in enumerate(items))

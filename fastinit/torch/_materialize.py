@@ -152,28 +152,27 @@ def _storage_ptr(t: torch.Tensor) -> int:
 
 @contextlib.contextmanager
 def _named_init(namer: _Namer):
-    """fastinit.torch.patch(), with every binding it made (torch.nn.init.<name>, the modules that
-    imported the function by name, the containers that hold it) wrapped so that random calls get
-    the generator of the tensor's name (namer.seed None: torch's own generators, as under patch()),
-    and the tensors they are handed noted as written.  On exit the wrappers are gone from
-    everywhere, also from modules imported meanwhile."""
-    with _patch.patch():
-        wrapped: dict[int, tuple] = {}
-
-        def wrap(value):
-            if not _patch.installed(value):
-                return None
-            if id(value) not in wrapped:
-                wrapped[id(value)] = (value, _wrap(value, namer))
-            return wrapped[id(value)][1]
-
-        swaps = _bindings.swap_all(wrap)
-        try:
-            yield
-        finally:
-            _bindings.undo(swaps)
-            unwrapped = {id(w): fn for fn, w in wrapped.values()}   # (the wrappers live until here)
-            _bindings.swap_all(lambda value: unwrapped.get(id(value)))
+    """torch.nn.init's functions, wherever they are bound (torch.nn.init.<name>, the modules that
+    imported them by name, the containers that hold them; see _bindings), replaced by fastinit's
+    wrapped so that random calls get the generator of the tensor's name (namer.seed None: torch's
+    own generators, as under patch()), and the tensors they are handed noted as written.  What an
+    active patch() installed is wrapped alike.  On exit every binding is restored, and modules
+    imported meanwhile get what torch.nn.init then holds instead of a wrapper.  (One scan of the
+    loaded modules each way; entering patch() and wrapping its functions would take two.)"""
+    wrapped: dict[int, tuple] = {}
+    for name, installed in _patch.INSTALLED.items():
+        wrapper = _wrap(installed, namer)
+        original = _patch.TORCH[name]
+        wrapped[id(original)] = (original, wrapper)
+        wrapped[id(installed)] = (installed, wrapper)
+    swaps = _bindings.swap_all(wrapped)
+    try:
+        yield
+    finally:
+        _bindings.undo(swaps)
+        now = _patch.INSTALLED if _patch.active() else _patch.TORCH
+        _bindings.swap_all({id(w): (w, now[name]) for name, w in
+                            ((name, wrapped[id(fn)][1]) for name, fn in _patch.INSTALLED.items())})
 
 
 def _wrap(fn, namer: _Namer):

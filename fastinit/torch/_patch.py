@@ -7,7 +7,7 @@ import types
 
 from . import _bindings, _init
 
-_TORCH = _init._TORCH          # torch name -> torch.nn.init's own function
+TORCH = _init._TORCH          # torch name -> torch.nn.init's own function
 
 
 def _copy(fn: types.FunctionType) -> types.FunctionType:
@@ -20,37 +20,33 @@ def _copy(fn: types.FunctionType) -> types.FunctionType:
     return twin
 
 
-INSTALLED = {name: _copy(getattr(_init, name)) for name in _TORCH}   # torch name -> what patch() puts there
-_BY_ORIGINAL = {id(fn): name for name, fn in _TORCH.items()}
-_BY_INSTALLED = {id(fn): name for name, fn in INSTALLED.items()}
+INSTALLED = {name: _copy(getattr(_init, name)) for name in TORCH}   # torch name -> what patch() puts there
+_TO_INSTALLED = {id(fn): (fn, INSTALLED[name]) for name, fn in TORCH.items()}
+_TO_ORIGINAL = {id(fn): (fn, TORCH[name]) for name, fn in INSTALLED.items()}
 _lock = threading.Lock()
 _count = 0                                    # active patch objects
 _swaps: list[_bindings.Swap] = []             # what the first active patch replaced
 
 
-def _installed_for(value):
-    name = _BY_ORIGINAL.get(id(value))
-    return INSTALLED[name] if name is not None and _TORCH[name] is value else None
-
-
-def _original_for(value):
-    name = _BY_INSTALLED.get(id(value))
-    return _TORCH[name] if name is not None and INSTALLED[name] is value else None
-
-
 def _install() -> None:
-    _swaps.extend(_bindings.swap_all(_installed_for))
+    _swaps.extend(_bindings.swap_all(_TO_INSTALLED))
 
 
 def _uninstall() -> None:
     _bindings.undo(_swaps)
     # modules imported while patched bound (or stored) the installed functions: give them torch's
-    _bindings.swap_all(_original_for)
+    _bindings.swap_all(_TO_ORIGINAL)
+
+
+def active() -> bool:
+    """Whether a patch is active (torch.nn.init holds the installed functions)."""
+    return _count > 0
 
 
 def installed(value) -> bool:
     """Whether value is one of the functions patch() installs."""
-    return _original_for(value) is not None
+    pair = _TO_ORIGINAL.get(id(value))
+    return pair is not None and pair[0] is value
 
 
 class patch:
