@@ -62,10 +62,12 @@ from ._init import (_DEPRECATED, constant_, dirac_, eye_, kaiming_normal_, kaimi
 from . import _init
 from ._materialize import UninitializedError, materialize, reset_parameters
 from ._patch import patch
+from ._torchrec import deferred_init
 
 __all__ = ["uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_", "eye_", "dirac_",
            "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_",
-           "calculate_gain", "patch", "materialize", "reset_parameters", "ArgumentError", "UninitializedError"]
+           "calculate_gain", "patch", "materialize", "reset_parameters", "deferred_init", "ArgumentError",
+           "UninitializedError"]
 
 # torch.nn.init's deprecated spellings (uniform, normal, ...), as torch.nn.init has them
 globals().update({name: getattr(_init, name) for name in _DEPRECATED})

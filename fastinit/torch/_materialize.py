@@ -42,7 +42,7 @@ import torch
 from torch import nn
 
 from .. import _validate as check
-from . import _bindings, _patch
+from . import _bindings, _init, _patch, _torchrec
 from ._core import is_dtensor
 
 DERIVATION = "fastinit.materialize/v1"
@@ -65,15 +65,17 @@ def _reset_method(module: nn.Module):
     return None
 
 
-def _post_order(module: nn.Module, prefix: str = "", seen=None) -> Iterator[tuple[str, nn.Module]]:
-    """Every submodule once (the first name it is reachable by), children before their parent."""
+def _post_order(module: nn.Module, prefix: str = "", seen=None, whole=lambda m: False) -> Iterator[tuple[str, nn.Module]]:
+    """Every submodule once (the first name it is reachable by), children before their parent; the
+    children of a module for which whole(module) holds are not visited (it is initialized whole)."""
     seen = set() if seen is None else seen
     if id(module) in seen:
         return
     seen.add(id(module))
-    for name, child in module.named_children():
-        if child is not None:
-            yield from _post_order(child, f"{prefix}.{name}" if prefix else name, seen)
+    if not whole(module):
+        for name, child in module.named_children():
+            if child is not None:
+                yield from _post_order(child, f"{prefix}.{name}" if prefix else name, seen, whole)
     yield prefix, module
 
 
@@ -246,8 +248,22 @@ def _initialize(module: nn.Module, seed: int | None, entry, strict: bool, alloca
     _clear_hf_flags(module, named)
     namer = _Namer(seed, named)
     versions = {n: _version(t) for n, t in named.items()}
-    steps = [("", entry[1])] if entry is not None else \
-        [(prefix, reset) for prefix, sub in _post_order(module) if (reset := _reset_method(sub)) is not None]
+
+    def seed_for(name: str, tensor) -> int:
+        """The seed of the next random call on tensor ``name``, as the named generators give it."""
+        if seed is None:
+            return _init._seed(None)
+        k = namer.calls.get(name, 0)
+        namer.calls[name] = k + 1
+        return _init._seed(torch.Generator().manual_seed(derived_seed(seed, name, k)))
+
+    def tables(sub, prefix):   # a torchrec collection: every table at its global position
+        return lambda: _torchrec.fill_tables(sub, prefix, seed_for, namer.touch)
+
+    steps = [("", entry[1])] if entry is not None else [
+        (prefix, tables(sub, prefix) if _torchrec.is_collection(sub) else _reset_method(sub))
+        for prefix, sub in _post_order(module, whole=_torchrec.is_collection)
+        if _torchrec.is_collection(sub) or _reset_method(sub) is not None]
     with _named_init(namer):
         for prefix, step in steps:
             namer.module_name = prefix
@@ -258,7 +274,8 @@ def _initialize(module: nn.Module, seed: int | None, entry, strict: bool, alloca
             with torch.random.fork_rng(devices=[]):
                 torch.default_generator.manual_seed(derived_seed(seed, f"{prefix}#module"))
                 step()
-    unwritten = sorted(n for n, t in named.items() if n not in namer.touched and _version(t) == versions[n])
+    unwritten = sorted(n for n, t in named.items()   # (a tensor with no element holds nothing to write)
+                       if t.numel() and n not in namer.touched and _version(t) == versions[n])
     if unwritten:
         _report_unwritten(module, unwritten, allocated, entry, strict, what)
 
@@ -334,8 +351,9 @@ def materialize(module: nn.Module, seed: int, *, init=None, device: str | torch.
     device = torch.device(device)
     if device.type == "meta":
         raise ValueError("device must be a real device (e.g. 'cpu'), not 'meta'")
-    allocated = _allocate(module, device)
-    _initialize(module, seed, _entry_point(module, init, device), strict, allocated, "materialize")
+    root = _torchrec.unwrap(module)   # (DistributedModelParallel: names are the wrapped model's)
+    allocated = _allocate(root, device)
+    _initialize(root, seed, _entry_point(root, init, device), strict, allocated, "materialize")
     return module
 
 
@@ -353,8 +371,9 @@ def reset_parameters(module: nn.Module, *, seed: int | None = None, strict: bool
         raise TypeError(f"module must be a torch.nn.Module; got {type(module).__name__}")
     if seed is not None:
         seed = check.uint64("seed", seed)
-    if any(t.is_meta for t in _tensors(module).values()):
+    root = _torchrec.unwrap(module)
+    if any(t.is_meta for t in _tensors(root).values()):
         raise ValueError("module has meta tensors: allocate them first (module.to_empty(device=...)), or use "
                          "fastinit.torch.materialize, which allocates and initializes")
-    _initialize(module, seed, None, strict, set(), "reset_parameters")
+    _initialize(root, seed, None, strict, set(), "reset_parameters")
     return module
