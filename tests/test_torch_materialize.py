@@ -240,3 +240,62 @@ def test_errors_change_nothing(call, error, match):
     with pytest.raises(error, match=match):
         call(model)
     assert model.weight.is_meta
+
+
+class Titan(nn.Module):
+    """The torchtitan convention: the model's init lives in init_weights(buffer_device=...), which
+    also builds buffers (a rotary table) on the device it is given."""
+
+    def __init__(self):
+        super().__init__()
+        self.tok = nn.Embedding(30, 8)
+        self.out = nn.Linear(8, 30, bias=False)
+        self.register_buffer("freqs", torch.empty(4), persistent=False)
+        self.calls = []
+
+    def init_weights(self, buffer_device=None):
+        self.calls.append(buffer_device)
+        nn.init.normal_(self.tok.weight, std=0.5)
+        nn.init.trunc_normal_(self.out.weight, std=0.02, a=-0.04, b=0.04)
+        with torch.no_grad():
+            self.freqs.copy_(torch.arange(4.0, device=buffer_device) / 4)
+
+
+def test_init_weights_with_buffer_device_is_the_entry_point():
+    with torch.device("meta"):
+        model = Titan()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ft.materialize(model, seed=5)
+    assert model.calls == [torch.device("cpu")]
+    g = torch.Generator().manual_seed(derived_seed(5, "tok.weight", 0))
+    assert torch.equal(model.tok.weight.detach(), ft.normal_(torch.empty(30, 8), std=0.5, generator=g))
+    assert float(model.out.weight.abs().max()) <= 0.04 and torch.equal(model.freqs, torch.arange(4.0) / 4)
+    # a stage that dropped the embedding: the head keeps its values (named, not ordered)
+    with torch.device("meta"):
+        stage = Titan()
+    stage.tok = nn.Identity()
+
+    def stage_init(m):   # what a stage's own init_weights would do: skip what it does not hold
+        nn.init.trunc_normal_(m.out.weight, std=0.02, a=-0.04, b=0.04)
+        with torch.no_grad():
+            m.freqs.copy_(torch.arange(4.0) / 4)
+    ft.materialize(stage, seed=5, init=stage_init)
+    assert torch.equal(stage.out.weight, model.out.weight)
+
+
+def test_reset_parameters_reaches_private_resets_and_names_the_rest():
+    model = nn.ModuleDict({"attn": nn.MultiheadAttention(8, 2), "odd": NoReset()})
+    with torch.no_grad():
+        model.attn.in_proj_weight.fill_(float("nan"))
+    with pytest.warns(UserWarning, match=r"fastinit.torch.reset_parameters: no init wrote 2 tensor\(s\): odd\.scale"):
+        ft.reset_parameters(model, seed=1)
+    assert torch.isfinite(model.attn.in_proj_weight).all()
+    torch.manual_seed(3)
+    a = ft.reset_parameters(nn.Linear(5, 4)).weight.detach().clone()
+    torch.manual_seed(3)
+    assert torch.equal(ft.reset_parameters(nn.Linear(5, 4)).weight.detach(), a)   # seed=None: torch's generator
+    with torch.device("meta"):
+        meta = nn.Linear(3, 2)
+    with pytest.raises(ValueError, match="meta tensors"):
+        ft.reset_parameters(meta)

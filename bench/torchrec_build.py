@@ -1,0 +1,111 @@
+"""Build a torchrec DistributedModelParallel of --tables embedding tables (--rows x --dim, float32)
+on --world gloo ranks on this machine, two ways, interleaved, and report rank 0's wall time
+(after a barrier) and the values per second:
+
+  torchrec      the default build: fbgemm's allocation, each kernel's init_parameters, the sharded
+                reset_parameters (three fills, different for every sharding)
+  fastinit      the build inside fastinit.torch.deferred_init(), then fastinit.torch.materialize
+                (one fill per shard, at its global position)
+
+Tables are row-wise sharded (every rank holds a part of every table), fused kernels.
+
+    python bench/torchrec_build.py                        # 4 x 2.5M x 128 (5.1 GB), world 2
+    python bench/torchrec_build.py --rows 200000 --repeat 1
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import socket
+import statistics
+import sys
+import time
+
+
+def _worker(rank, world, port, args, way, out):
+    os.environ["GLOO_SOCKET_IFNAME"] = "lo"
+    import torch
+    import torch.distributed as dist
+    from torchrec import EmbeddingBagCollection, EmbeddingBagConfig
+    from torchrec.distributed.embeddingbag import EmbeddingBagCollectionSharder
+    from torchrec.distributed.model_parallel import DistributedModelParallel
+    from torchrec.distributed.sharding_plan import construct_module_sharding_plan, row_wise
+    from torchrec.distributed.types import ShardingPlan
+
+    import fastinit
+    import fastinit.torch as ft
+
+    threads = max(1, (os.cpu_count() or 1) // world)
+    torch.set_num_threads(threads)
+    fastinit.set_num_threads(threads)
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world,
+                            timeout=datetime.timedelta(seconds=3600))
+    tables = [EmbeddingBagConfig(name=f"t{i}", embedding_dim=args.dim, num_embeddings=args.rows, feature_names=[f"f{i}"])
+              for i in range(args.tables)]
+    ebc = EmbeddingBagCollection(tables=tables, device=torch.device("meta"))
+    plan = ShardingPlan({"": construct_module_sharding_plan(
+        ebc, per_param_sharding={t.name: row_wise(compute_kernel="fused") for t in tables}, local_size=world,
+        world_size=world, device_type="cpu")})
+    dist.barrier()
+    start = time.perf_counter()
+    if way == "torchrec":
+        model = DistributedModelParallel(ebc, device=torch.device("cpu"), plan=plan,
+                                         sharders=[EmbeddingBagCollectionSharder()])
+    else:
+        with ft.deferred_init():
+            model = DistributedModelParallel(ebc, device=torch.device("cpu"), plan=plan,
+                                             sharders=[EmbeddingBagCollectionSharder()])
+        ft.materialize(model, seed=0)
+    dist.barrier()
+    seconds = time.perf_counter() - start
+    if rank == 0:
+        out.put(seconds)
+    del model
+    dist.destroy_process_group()
+
+
+def _port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main(argv=None) -> int:
+    import torch.multiprocessing as mp
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tables", type=int, default=4)
+    parser.add_argument("--rows", type=int, default=2_500_000)
+    parser.add_argument("--dim", type=int, default=128)
+    parser.add_argument("--world", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    ctx = mp.get_context("spawn")
+    results = {"torchrec": [], "fastinit": []}
+    for _ in range(args.repeat):
+        for way in results:
+            out = ctx.Queue()
+            procs = [ctx.Process(target=_worker, args=(r, args.world, _port_shared, args, way, out))
+                     for _port_shared in [_port()] for r in range(args.world)]
+            for p in procs:
+                p.start()
+            seconds = out.get(timeout=3600)
+            for p in procs:
+                p.join()
+                if p.exitcode != 0:
+                    raise SystemExit(f"{way}: a rank exited with {p.exitcode}")
+            results[way].append(seconds)
+    values = args.tables * args.rows * args.dim
+    print(f"torchrec DistributedModelParallel, {args.tables} x {args.rows:,} x {args.dim} float32 "
+          f"({values * 4 / 1e9:.1f} GB), row-wise, fused kernels, world {args.world} (gloo); "
+          f"rank 0 wall time, medians of {args.repeat}")
+    base = statistics.median(results["torchrec"])
+    for way, ts in results.items():
+        median = statistics.median(ts)
+        print(f"{way:<10} {median:8.2f} s {values / median / 1e6:9.0f} M values/s {base / median:6.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
