@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import inspect
 import sys
+import warnings
 
 import torch
 
@@ -86,17 +87,28 @@ def table_scheme(init_fn):
     return name, params
 
 
-def _shards(module, attr: str, name: str):
+def _sharded_state(module) -> dict | None:
+    """A sharded collection's state_dict (ShardedTensors whose local shards alias its kernels'
+    weights; data-parallel tables as tensors), else None."""
+    if not type(module).__name__.startswith("Sharded"):
+        return None
+    with warnings.catch_warnings():   # (torchrec's ShardedTensors warn that DTensor replaces them)
+        warnings.filterwarnings("ignore", message="Please use DTensor instead", category=FutureWarning)
+        return module.state_dict()
+
+
+def _shards(module, state, attr: str, name: str):
     """(full shape, [(local tensor, global index bounds)]) of table ``name`` on this rank."""
-    holder = getattr(module, attr)[name]
-    weight = holder.weight
-    if type(module).__name__.startswith("Sharded"):
-        state = module.state_dict()[f"{attr}.{name}.weight"]   # ShardedTensor; data-parallel: a tensor
-        if hasattr(state, "local_shards"):
+    weight = getattr(module, attr)[name].weight
+    if state is not None:
+        weight = state[f"{attr}.{name}.weight"]
+        if hasattr(weight, "local_shards"):
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Please use DTensor instead", category=FutureWarning)
+                full_shape = tuple(weight.size())
             parts = [(s.tensor, [(o, o + n) for o, n in zip(s.metadata.shard_offsets, s.metadata.shard_sizes)])
-                     for s in state.local_shards()]
-            return tuple(state.size()), parts
-        weight = state
+                     for s in weight.local_shards()]
+            return full_shape, parts
     return tuple(weight.shape), [(weight, [(0, n) for n in weight.shape])]
 
 
@@ -106,11 +118,12 @@ def fill_tables(module, prefix: str, seed_for, touch) -> None:
     marks a tensor written."""
     attr, configs_attr = _layout(module)
     plan = getattr(module, "module_sharding_plan", None) or {}
+    state = _sharded_state(module)
     for config in getattr(module, configs_attr):
         if config.name in plan and str(plan[config.name].compute_kernel) in _NO_INIT_KERNELS:
             continue
         fqn = f"{prefix}.{attr}.{config.name}.weight" if prefix else f"{attr}.{config.name}.weight"
-        full_shape, parts = _shards(module, attr, config.name)
+        full_shape, parts = _shards(module, state, attr, config.name)
         resolved = table_scheme(config.init_fn)
         with torch.no_grad():
             if resolved is not None:
