@@ -50,7 +50,7 @@ def main(argv=None) -> int:
     def run_zeros():
         array = zarr.create_array(fresh("z.zarr"), shape=shape, dtype="float32", chunks=chunks, compressors=None,
                                   zarr_format=3, config={"write_empty_chunks": True})
-        fz._fill_chunks(array, scheme("zeros"), {}, fastinit.get_num_threads(), False, "zeros")
+        fz._fill_chunks(array, scheme("zeros"), {}, fastinit.get_num_threads(), False, "zeros", reuse_buffers=True)
 
     def run_numpy():
         table = np.random.default_rng(1).standard_normal(shape, dtype=np.float32)
