@@ -1,4 +1,5 @@
 import os
+import socket
 import time
 
 import numpy as np
@@ -60,3 +61,28 @@ def signal_once_writing(proc, folder, sig, timeout=60):
         time.sleep(0.05)
     os.kill(proc.pid, sig)
     return proc.communicate(timeout=120)
+
+
+def launch_ranks(worker, world_size: int, preload: list[str], timeout: float) -> None:
+    """Run worker(rank, world_size, port) on world_size processes started from a forkserver that
+    imported ``preload`` once (fast, and fork-safe: the server never ran an OpenMP region); a rank
+    that raises fails the test with its traceback, and ranks still running after ``timeout``
+    seconds are killed and fail it (a hang must not hang CI).  The port is a free one on 127.0.0.1."""
+    import torch.multiprocessing as mp
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mp.set_forkserver_preload(preload)
+    context = mp.start_processes(worker, args=(world_size, port), nprocs=world_size, join=False,
+                                 start_method="forkserver")
+    deadline = time.monotonic() + timeout
+    try:
+        while not context.join(timeout=max(0.1, deadline - time.monotonic())):
+            if time.monotonic() > deadline:
+                pytest.fail(f"world size {world_size}: the workers did not finish within {timeout} s")
+    finally:
+        for p in context.processes:
+            if p.is_alive():
+                p.kill()
+            p.join()

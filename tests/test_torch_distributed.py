@@ -12,8 +12,6 @@ imported torch once (fast, and fork-safe: the server never ran an OpenMP region)
 """
 import datetime
 import os
-import socket
-import time
 import traceback
 
 import pytest
@@ -24,11 +22,11 @@ import torch.distributed as dist  # noqa: E402
 if not dist.is_available() or not dist.is_gloo_available():
     pytest.skip("torch.distributed with gloo is not available", allow_module_level=True)
 
-import torch.multiprocessing as mp  # noqa: E402
 from torch import nn  # noqa: E402
 
 import fastinit  # noqa: E402
 import fastinit.torch as ft  # noqa: E402
+from conftest import launch_ranks  # noqa: E402
 
 TIMEOUT = 180     # seconds for one launch: a hang fails the test instead of hanging CI
 try:
@@ -382,12 +380,6 @@ def _worker(rank, world_size, port):
         dist.destroy_process_group()
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _launch(world_size):
     # imported once by the server, not by each worker (torch._dynamo: torch imports it on the first
     # in-place random op on a meta tensor, ~2 s; scipy.special: fastinit's trunc_normal_)
@@ -395,19 +387,7 @@ def _launch(world_size):
                "torch.distributed.tensor.parallel", "fastinit.torch", __name__]
     if _HAVE_TRANSFORMERS:
         preload.append("transformers.models.llama.modeling_llama")
-    mp.set_forkserver_preload(preload)
-    context = mp.start_processes(_worker, args=(world_size, _free_port()), nprocs=world_size, join=False,
-                                 start_method="forkserver")
-    deadline = time.monotonic() + TIMEOUT
-    try:
-        while not context.join(timeout=max(0.1, deadline - time.monotonic())):
-            if time.monotonic() > deadline:
-                pytest.fail(f"world size {world_size}: the workers did not finish within {TIMEOUT} s")
-    finally:
-        for p in context.processes:
-            if p.is_alive():
-                p.kill()
-            p.join()
+    launch_ranks(_worker, world_size, preload, TIMEOUT)
 
 
 @pytest.mark.parametrize("world_size", [1, 2, 3, 4])

@@ -7,8 +7,6 @@ skips the build's own table inits, so materialize fills each shard once."""
 import datetime
 import functools
 import os
-import socket
-import time
 import traceback
 import warnings
 
@@ -17,13 +15,13 @@ import pytest
 torch = pytest.importorskip("torch")
 torchrec = pytest.importorskip("torchrec")
 import torch.distributed as dist  # noqa: E402
-import torch.multiprocessing as mp  # noqa: E402
 from torchrec import EmbeddingBagCollection, EmbeddingBagConfig, EmbeddingCollection, EmbeddingConfig  # noqa: E402
 
 import fastinit  # noqa: E402
 import fastinit.torch as ft  # noqa: E402
 from fastinit.torch import _init as ft_init  # noqa: E402
 from fastinit.torch._materialize import derived_seed  # noqa: E402
+from conftest import launch_ranks  # noqa: E402
 
 TIMEOUT = 240
 
@@ -183,24 +181,7 @@ def _worker(rank, world_size, port):
         dist.destroy_process_group()
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.parametrize("world_size", [1, 2, 3])
 def test_sharded_tables_equal_the_unsharded_ones(world_size):
-    mp.set_forkserver_preload(["torch", "torchrec", "torchrec.distributed.model_parallel", "fastinit.torch", __name__])
-    context = mp.start_processes(_worker, args=(world_size, _free_port()), nprocs=world_size, join=False,
-                                 start_method="forkserver")
-    deadline = time.monotonic() + TIMEOUT
-    try:
-        while not context.join(timeout=max(0.1, deadline - time.monotonic())):
-            if time.monotonic() > deadline:
-                pytest.fail(f"world size {world_size}: the workers did not finish within {TIMEOUT} s")
-    finally:
-        for p in context.processes:
-            if p.is_alive():
-                p.kill()
-            p.join()
+    launch_ranks(_worker, world_size, ["torch", "torchrec", "torchrec.distributed.model_parallel", "fastinit.torch",
+                                       __name__], TIMEOUT)
