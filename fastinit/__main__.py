@@ -17,7 +17,7 @@ commands:
   bench     fastinit side by side with numpy, torch and the memory limit
   init      write an initialized tensor to a .npy file or a zarr array, in bounded memory
 
-Run python -m fastinit COMMAND --help for a command's options.
+Run python -m fastinit COMMAND --help for a command's options; --version prints the version.
 
 schemes: {schemes}
 """
@@ -137,7 +137,9 @@ def init_command(argv: list[str]) -> int:
                    help="64-bit seed of a random scheme (default: a fresh one, printed); not random schemes take none")
     p.add_argument("--dtype", type=_dtype, default="float32", metavar="{" + ",".join(NPY_DTYPES) + "}",
                    help="default float32 (.npy has no bfloat16)")
-    p.add_argument("--threads", type=_threads, default=None, help="threads (default: all cores)")
+    p.add_argument("--threads", type=_threads, default=None,
+                   help="threads (default: automatic, what fastinit.get_num_threads() says: the CPUs this process "
+                        "may use, or one on a machine busy enough that a team is no faster)")
     p.add_argument("--force", action="store_true", help="replace --out if it exists (its mode is kept)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("params", nargs="*", type=_param, metavar="name=value", help="scheme parameters, e.g. gain=2.0")
@@ -221,6 +223,10 @@ def main(argv: list[str] | None = None) -> int:
         import fastinit
         print(USAGE.format(schemes=", ".join(fastinit.schemes())))
         return 0 if argv else 2
+    if argv[0] in ("--version", "-V"):
+        from ._version import __version__
+        print(f"fastinit {__version__}")
+        return 0
     command, rest = argv[0], argv[1:]
     if command == "bench":
         from .bench import run

@@ -3,7 +3,8 @@
 Each block is filled at its global location (``block_info``) by ``fastinit.fill_block``, so
 ``.compute()`` equals the single-machine fill bit for bit for any chunking, on any scheduler
 (threads, processes, a ``dask.distributed`` cluster).  Fans come from the whole shape.  dask is an
-optional extra; ``import fastinit`` never imports it.
+optional extra (without it, ``import fastinit.dask`` names the extra to install); ``import
+fastinit`` never imports it.
 """
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ from typing import Sequence
 import numpy as np
 
 from . import _validate as check
+from ._extras import require
 from .blocks import fill_block
 from .registry import _alloc_dtype, scheme as _scheme
+
+require("dask.array", "dask", "fastinit.dask")   # (imported here for the check; used in init)
 
 
 def _fill_block(full_shape, scheme, dtype, kwargs, block_info=None):

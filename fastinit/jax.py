@@ -32,9 +32,13 @@ import math
 import numbers
 from typing import Any, Callable, Sequence
 
-import jax
-import jax.numpy as jnp
 import numpy as np
+
+from ._extras import require
+
+require("jax", "jax", "fastinit.jax")
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
 
 from . import _validate as check
 from ._formats import NAMES as _FILLABLE

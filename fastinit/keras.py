@@ -26,8 +26,12 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import keras
 import numpy as np
+
+from ._extras import require
+
+require("keras", "keras", "fastinit.keras")
+import keras  # noqa: E402
 
 from . import _validate as check
 from ._formats import NAMES as _FLOATS

@@ -19,6 +19,7 @@ import numpy as np
 
 from . import _runtime
 from . import _validate as check
+from ._extras import require
 from ._writing import (_check_free_space, _cleanup_before_stop_signals, _destination, _Progress, _sync_directory,
                        remove_tree)
 from .blocks import fill_block
@@ -77,8 +78,7 @@ def init_zarr(path_or_store, shape: Sequence[int] | int, scheme: str, *, chunks=
     leaves neither ``path`` nor a temporary behind; an existing ``path`` is an error unless
     ``overwrite=True`` (then it is replaced only once the new array is complete).  A zarr ``Store``
     object: written in place (stores have no rename); on an error the array is deleted again."""
-    import zarr
-
+    zarr = require("zarr", "zarr", "fastinit.init_zarr")
     shape = check.shape("shape", shape)
     dt = _zarr_dtype(dtype)
     chunk_shape = _chunks(chunks, shape)

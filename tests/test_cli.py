@@ -219,3 +219,11 @@ def test_init_unwritable_directory(tmp_path):
     r = run(["init", "--shape", "10,10", "--scheme", "normal", "--out", "/sys/fastinit-test.npy"], tmp_path)
     assert r.returncode == 2 and "cannot write in /sys" in r.stderr
     assert not os.path.exists("/sys/fastinit-test.npy")
+
+
+def test_version_and_thread_help():
+    out = subprocess.run([sys.executable, "-m", "fastinit", "--version"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == f"fastinit {fastinit.__version__}"
+    helped = subprocess.run([sys.executable, "-m", "fastinit", "init", "--help"], capture_output=True, text=True,
+                            timeout=120)
+    assert "default: automatic" in helped.stdout and "all cores" not in helped.stdout

@@ -121,3 +121,9 @@ def test_import_fastinit_does_not_import_torch():
     code = "import sys, fastinit; fastinit.init((4, 4), 'xavier_uniform'); print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True).stdout.strip() == "False"
+
+
+def test_numpy_array_gets_the_numpy_function_named():
+    with pytest.raises(TypeError, match=r"got ndarray; to fill a numpy array in place use fastinit\.xavier_uniform_\("):
+        ft.xavier_uniform_(np.empty((3, 4), np.float32))
+    assert callable(fastinit.xavier_uniform_)

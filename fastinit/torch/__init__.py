@@ -55,6 +55,10 @@ _materialize (materialize, reset_parameters).
 """
 from __future__ import annotations
 
+from .._extras import require
+
+require("torch", "torch", "fastinit.torch")
+
 from ..fans import calculate_gain
 from ._core import ArgumentError
 from ._init import (_DEPRECATED, constant_, dirac_, eye_, kaiming_normal_, kaiming_uniform_, normal_, orthogonal_,

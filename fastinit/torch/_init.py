@@ -132,7 +132,9 @@ def _apply(tensor, scheme: str, generator=None, **params):
     """Fill tensor in place with a registry scheme; random schemes draw their seed from torch.
     ``params`` are torch.nn.init's keyword arguments of ``scheme`` (torch's names)."""
     if not isinstance(tensor, _torch.Tensor):
-        raise _NotATensorError(f"tensor must be a torch.Tensor; got {type(tensor).__name__}")
+        hint = (f"; to fill a numpy array in place use fastinit.{scheme}(array, ..., seed=...)"
+                if type(tensor).__module__ == "numpy" else "")
+        raise _NotATensorError(f"tensor must be a torch.Tensor; got {type(tensor).__name__}{hint}")
     rec = _scheme(scheme)
     torch_kwargs = dict(params, generator=generator) if rec.random else params
     if _torch_fills(tensor) or (scheme == "constant_" and _is_nan(params["val"])):
