@@ -165,10 +165,13 @@ def _alloc_dtype(dtype):
                             "with dtype='bfloat16'") from None
         return np.dtype(ml_dtypes.bfloat16)
     try:
-        return np.dtype(dtype)
+        dt = np.dtype(dtype)
     except TypeError:
         raise TypeError(f"dtype {check.describe(dtype)} is not a numpy dtype; fastinit fills float32, float64, "
                         "float16 and 'bfloat16'") from None
+    if dt.name not in ("float32", "float64", "float16", "bfloat16"):   # (named here, not as out's dtype later)
+        raise TypeError(f"dtype={dt.name}: fastinit fills float32, float64, float16 and 'bfloat16'")
+    return dt
 
 
 def _not_an_output(first, scheme: str) -> str | None:

@@ -203,3 +203,10 @@ def test_errors_about_derived_values_name_what_was_passed(name, params, derived,
     assert (out == SENTINEL).all()
     with pytest.raises(ValueError, match=r"^stream must be an integer"):   # (not suffixed: it is the caller's)
         fastinit.init(out, name, seed=0, stream=-1, **params)
+
+
+@pytest.mark.parametrize("dtype", [np.int32, "uint8", np.complex64, bool])
+def test_allocating_a_dtype_fastinit_does_not_fill_names_dtype(dtype):
+    """The error names dtype=, the argument passed (it used to blame an 'out' the caller never gave)."""
+    with pytest.raises(TypeError, match=r"^dtype=\w+: fastinit fills float32, float64, float16 and 'bfloat16'"):
+        fastinit.init((3, 4), "normal", seed=1, dtype=dtype)

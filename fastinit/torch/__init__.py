@@ -53,11 +53,10 @@ The parts: _core (errors, the tensor <-> numpy view), _init (the torch.nn.init f
 _dtensor (DTensor shards), _bindings (where loaded code holds a function), _patch (patch()),
 _materialize (materialize, reset_parameters).
 """
-from __future__ import annotations
-
 from .._extras import require
 
 require("torch", "torch", "fastinit.torch")
+del require
 
 from ..fans import calculate_gain
 from ._core import ArgumentError
