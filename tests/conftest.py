@@ -1,4 +1,5 @@
 import os
+import signal
 import socket
 import time
 
@@ -6,6 +7,13 @@ import numpy as np
 import pytest
 
 import fastinit
+
+# A test suite started in the background by a non-interactive shell (`cmd &`) inherits SIGINT
+# ignored, and so would every subprocess it starts: Python then installs no KeyboardInterrupt
+# handler and the Ctrl-C tests see a fill run to its end.  A handler here is reset to the default
+# action in each subprocess at exec, so they get Python's handler again.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def philox_words(seed: int, stream: int, blocks: np.ndarray) -> np.ndarray:
