@@ -26,7 +26,7 @@ schemes: {schemes}
 OPTION_PARAMS = {"dtype": "--dtype", "seed": "--seed", "num_threads": "--threads"}
 NON_FINITE = {"nan": math.nan, "inf": math.inf, "+inf": math.inf, "-inf": -math.inf,
               "infinity": math.inf, "+infinity": math.inf, "-infinity": -math.inf}
-SHAPE_FORM = "comma-separated non-negative integers, e.g. 10000000,128"
+SHAPE_FORM = "comma-separated non-negative integers, e.g. 10000000,128 (or 10000000x128)"
 
 
 def _param(text: str) -> tuple[str, object]:
@@ -44,8 +44,8 @@ def _param(text: str) -> tuple[str, object]:
 
 
 def _dims(text: str, option: str) -> tuple[int, ...]:
-    """At least one dimension; every entry a non-negative integer (1000x64 is accepted too)."""
-    entries = [s.strip() for s in text.replace("x", ",").split(",")]
+    """At least one dimension; every entry a non-negative integer (1000x64 and 1000X64 are accepted too)."""
+    entries = [s.strip() for s in text.replace("x", ",").replace("X", ",").split(",")]
     if text.strip() == "":
         raise argparse.ArgumentTypeError(f"{option} is empty; it takes {SHAPE_FORM} (a .npy of shape () "
                                          "holds one value: use numpy for that)")

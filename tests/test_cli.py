@@ -56,7 +56,7 @@ def test_init_existing_file_needs_force(tmp_path):
 
 
 @pytest.mark.parametrize("shape,message", [
-    ("10,ten", "--shape takes comma-separated non-negative integers, e.g. 10000000,128; got '10,ten'"),
+    ("10,ten", "--shape takes comma-separated non-negative integers, e.g. 10000000,128 (or 10000000x128); got '10,ten'"),
     ("10,,3", "--shape '10,,3' has an empty entry"),
     (",1000,64", "--shape ',1000,64' has an empty entry"),
     ("1000,64,", "--shape '1000,64,' has an empty entry"),
@@ -227,3 +227,11 @@ def test_version_and_thread_help():
     helped = subprocess.run([sys.executable, "-m", "fastinit", "init", "--help"], capture_output=True, text=True,
                             timeout=120)
     assert "default: automatic" in helped.stdout and "all cores" not in helped.stdout
+
+
+@pytest.mark.parametrize("shape", ["30,8", "30x8", "30X8", " 30 , 8 "])
+def test_shape_separators(tmp_path, shape):
+    out = run(["init", "--shape", shape, "--scheme", "zeros", "--out", "t.npy", "--no-progress"], cwd=tmp_path,
+              timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert np.load(tmp_path / "t.npy").shape == (30, 8)
