@@ -50,7 +50,7 @@ class Model(torch.nn.Module):
         self.ebc = EmbeddingBagCollection(tables=bag_tables(dim), device=device)
         if ec:
             self.ec = EmbeddingCollection(tables=[EmbeddingConfig(name="item", embedding_dim=dim, num_embeddings=77,
-                                                                  feature_names=["i0"])], device=device)
+                                                                  feature_names=["i0"])], device=device)   # = ITEM
         self.dense = torch.nn.Linear(dim, 4, device=device)
 
 
@@ -86,8 +86,7 @@ def test_unsharded_meta_and_real_get_each_tables_scheme():
     wide = meta.ebc.embedding_bags["wide"].weight
     assert float(wide.min()) >= -0.5 and float(wide.max()) < 0.25
     items = meta.ec.embeddings["item"].weight
-    assert torch.equal(items.detach(), expected_table(7, "ec.embeddings.item.weight", EmbeddingConfig(
-        name="item", embedding_dim=24, num_embeddings=77, feature_names=["i0"])))
+    assert torch.equal(items.detach(), expected_table(7, "ec.embeddings.item.weight", ITEM))
 
 
 def test_table_init_with_a_bound_generator_is_refused():
@@ -99,25 +98,31 @@ def test_table_init_with_a_bound_generator_is_refused():
 
 # ---------------------------------------------------------------- sharded, in real process groups
 
+ITEM = EmbeddingConfig(name="item", embedding_dim=24, num_embeddings=77, feature_names=["i0"])
+
+
 def _plans(world_size):
+    """(label, EmbeddingBagCollection tables' shardings, the EmbeddingCollection table's sharding)."""
     from torchrec.distributed.sharding_plan import (column_wise, data_parallel, row_wise, table_row_wise,
                                                     table_wise)
     last = world_size - 1
     yield "mixed", {"default": table_wise(rank=last), "wide": row_wise(), "normal": column_wise(ranks=list(range(world_size))),
-                    "fastinit": table_row_wise(host_index=0), "custom": data_parallel()}
+                    "fastinit": table_row_wise(host_index=0), "custom": data_parallel()}, row_wise()
     yield "mixed, other placement", {"default": row_wise(), "wide": column_wise(ranks=[0] * world_size + [last]),
-                                     "normal": table_wise(rank=0), "fastinit": data_parallel(), "custom": row_wise()}
+                                     "normal": table_wise(rank=0), "fastinit": data_parallel(), "custom": row_wise()}, \
+        data_parallel()
     yield "fused kernels", {"default": table_wise(rank=0, compute_kernel="fused"),
                             "wide": row_wise(compute_kernel="fused"),
                             "normal": column_wise(ranks=list(range(world_size)), compute_kernel="fused"),
-                            "fastinit": table_wise(rank=last, compute_kernel="fused"), "custom": data_parallel()}
+                            "fastinit": table_wise(rank=last, compute_kernel="fused"), "custom": data_parallel()}, \
+        column_wise(ranks=list(range(world_size)), compute_kernel="fused")
 
 
 def _check_local_shards(dmp, seed):
     """Every local shard of every table equals its slice of the single-process table."""
     state = dmp.state_dict()
-    for config in bag_tables():
-        fqn = f"ebc.embedding_bags.{config.name}.weight"
+    tables = [(f"ebc.embedding_bags.{c.name}.weight", c) for c in bag_tables()] + [("ec.embeddings.item.weight", ITEM)]
+    for fqn, config in tables:
         want = expected_table(seed, fqn, config)
         value = state[fqn]
         if hasattr(value, "local_shards"):
@@ -127,7 +132,7 @@ def _check_local_shards(dmp, seed):
                 assert torch.equal(shard.tensor.detach(), want[region]), f"{fqn} shard at {shard.metadata.shard_offsets}"
         else:   # data-parallel: the whole table on every rank
             assert torch.equal(value.detach(), want), fqn
-    assert torch.equal(state["dense.weight"], dict(ft.materialize(Model(torch.device("meta")), seed=seed)
+    assert torch.equal(state["dense.weight"], dict(ft.materialize(Model(torch.device("meta"), ec=True), seed=seed)
                                                    .named_parameters())["dense.weight"].detach())
 
 
@@ -137,6 +142,7 @@ def _worker(rank, world_size, port):
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world_size,
                             timeout=datetime.timedelta(seconds=TIMEOUT))
+    from torchrec.distributed.embedding import EmbeddingCollectionSharder
     from torchrec.distributed.embeddingbag import EmbeddingBagCollectionSharder
     from torchrec.distributed.model_parallel import DistributedModelParallel
     from torchrec.distributed.sharding_plan import construct_module_sharding_plan
@@ -144,18 +150,23 @@ def _worker(rank, world_size, port):
 
     failures, count = [], 0
     try:
-        for label, per_table in _plans(world_size):
+        sharders = [EmbeddingBagCollectionSharder(), EmbeddingCollectionSharder()]
+        for label, per_table, item in _plans(world_size):
             for deferred in (False, True):
                 count += 1
                 try:
-                    model = Model(torch.device("meta"))
-                    plan = ShardingPlan({"ebc": construct_module_sharding_plan(
-                        model.ebc, per_param_sharding=per_table, local_size=world_size, world_size=world_size,
-                        device_type="cpu")})
+                    model = Model(torch.device("meta"), ec=True)
+                    plan = ShardingPlan({
+                        "ebc": construct_module_sharding_plan(model.ebc, per_param_sharding=per_table,
+                                                              local_size=world_size, world_size=world_size,
+                                                              device_type="cpu"),
+                        "ec": construct_module_sharding_plan(model.ec, per_param_sharding={"item": item},
+                                                             local_size=world_size, world_size=world_size,
+                                                             device_type="cpu")})
                     if deferred:
                         with ft.deferred_init():
                             dmp = DistributedModelParallel(module=model, device=torch.device("cpu"), plan=plan,
-                                                           sharders=[EmbeddingBagCollectionSharder()])
+                                                           sharders=sharders)
                         # nothing filled yet: fbgemm's zeros in the fused kernels (its dense kernel
                         # allocates with torch.randn, which deferred_init leaves to fbgemm)
                         state = dmp.state_dict()
@@ -168,7 +179,7 @@ def _worker(rank, world_size, port):
                                 assert not t.any(), f"{config.name} was initialized during the deferred build"
                     else:
                         dmp = DistributedModelParallel(module=model, device=torch.device("cpu"), plan=plan,
-                                                       sharders=[EmbeddingBagCollectionSharder()])
+                                                       sharders=sharders)
                     with warnings.catch_warnings():
                         warnings.filterwarnings("error", message="fastinit")
                         assert ft.materialize(dmp, seed=11) is dmp
