@@ -21,7 +21,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 
 WAYS = ["allocation only", "torch", "patch()", "meta+materialize"]
 

@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
-from . import _runtime, _seeding
+from . import _seeding
 from . import _validate as check
 from ._formats import encode
 from .fans import calculate_fans, calculate_gain

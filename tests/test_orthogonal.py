@@ -10,7 +10,6 @@ import pytest
 from scipy import stats
 
 import fastinit
-from fastinit import initializers
 
 SHAPES = [(128, 128), (256, 48), (48, 256), (300, 7), (7, 300), (1, 1), (6, 1), (1, 6), (2, 2)]
 

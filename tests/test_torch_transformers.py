@@ -2,7 +2,6 @@
 functions, TORCH_INIT_FUNCTIONS) in both import orders and leaves nothing behind; materialize runs
 its own init (_init_weights through init_weights) keyed by parameter name.  (FSDP2 world sizes are
 in test_torch_distributed.py.)"""
-import os
 import subprocess
 import sys
 import textwrap

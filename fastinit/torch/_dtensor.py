@@ -28,7 +28,7 @@ import torch
 
 from ..blocks import fill_block
 from ..registry import Scheme
-from ._core import fill_through_numpy, is_dtensor
+from ._core import fill_through_numpy
 
 
 def _check_placements(dt) -> list[int]:

@@ -10,7 +10,7 @@ import torch.nn.init as _tinit
 
 from ..registry import scheme as _scheme
 from . import _dtensor
-from ._core import FILLED as _FILLED, ArgumentError, fill_through_numpy, is_dtensor
+from ._core import FILLED as _FILLED, fill_through_numpy, is_dtensor
 
 _SCHEMES = ("uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_", "eye_", "dirac_",
             "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_")

@@ -33,8 +33,6 @@ import contextlib
 import functools
 import hashlib
 import inspect
-import sys
-import types
 import warnings
 from typing import Iterator
 
