@@ -125,6 +125,21 @@ class _FastinitCall:
     def _fill_params(self) -> dict:
         return {}
 
+    # In every saved config: Keras restores an initializer it cannot find registered by its class
+    # name among its built-ins, so without this key a model saved with fastinit's GlorotUniform
+    # would load in a process that never imported fastinit.keras as Keras' own, drawing other
+    # values, silently.  Keras' classes refuse the unknown key (a TypeError naming it); ours drop it.
+    _CONFIG_KEY = "fastinit"
+    _CONFIG_NOTE = "a fastinit.keras initializer: import fastinit.keras before loading"
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), self._CONFIG_KEY: self._CONFIG_NOTE}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        config = {k: v for k, v in config.items() if k != cls._CONFIG_KEY}
+        return super().from_config(config)
+
     def _fill_spec(self) -> tuple[str, dict]:
         """The fastinit scheme and its parameters for this initializer's arguments."""
         return self._scheme, self._fill_params()

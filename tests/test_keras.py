@@ -259,6 +259,22 @@ def test_saved_model_loads_again(tmp_path):
         assert same_bits(host(v.value), host(w.value))
 
 
+def test_saved_model_without_fastinit_keras_fails_loudly(tmp_path):
+    """Loaded where fastinit.keras was never imported, a saved fastinit initializer must not turn
+    into Keras' class of the same name (other values, silently): the load fails and says why."""
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4, kernel_initializer=fk.HeNormal(seed=3))])
+    path = tmp_path / "m.keras"
+    model.save(path)
+    code = f"import keras; keras.saving.load_model({str(path)!r})"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "KERAS_BACKEND": keras.backend.backend()})
+    assert out.returncode != 0 and "import fastinit.keras before loading" in out.stderr, out.stderr[-2000:]
+    with_fastinit = subprocess.run([sys.executable, "-c", "import fastinit.keras; " + code + "; print('ok')"],
+                                   capture_output=True, text=True, timeout=300,
+                                   env={**os.environ, "KERAS_BACKEND": keras.backend.backend()})
+    assert with_fastinit.stdout.split()[-1:] == ["ok"], with_fastinit.stderr[-2000:]
+
+
 def test_distributed_jax_8_devices(subprocesses):
     """ModelParallel on meshes (8,), (2, 4), (4, 2) and DataParallel: see tests/keras_checks.py."""
     _await(subprocesses, "distributed")
