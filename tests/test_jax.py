@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -389,3 +391,18 @@ def test_flax_linen_dense_eager_and_jit():
     assert same_bits(eager["params"]["bias"], np.zeros(8, np.float32))
     assert np.asarray(eager["params"]["kernel"]).std() > 0.1
 
+
+
+@pytest.mark.parametrize("name", ["glorot_uniform", "lecun_normal", "orthogonal", "he_normal"])
+def test_empty_shapes_eager_and_jit_agree(name):
+    """(0,) has no fans: an error eagerly and under jit alike (as jax's own initializers); a
+    zero-element 2-D shape is an empty array either way."""
+    init = getattr(fj, name)()
+    key = jax.random.key(0)
+    for call in (lambda: init(key, (0,), jnp.float32), lambda: jax.jit(lambda k: init(k, (0,), jnp.float32))(key)):
+        with pytest.raises(ValueError):
+            call()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # (fastinit warns that a zero-element fill is a no-op)
+        eager, jitted = init(key, (0, 5), jnp.float32), jax.jit(lambda k: init(k, (0, 5), jnp.float32))(key)
+    assert eager.shape == jitted.shape == (0, 5)
