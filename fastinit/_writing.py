@@ -12,6 +12,8 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
+
 
 class _Progress:
     """tqdm when installed, else a plain line on stderr about once a second; both in GiB (tqdm's
@@ -100,6 +102,23 @@ def _destination(path: Path) -> Path:
     if target.is_symlink():                  # realpath stops where the links loop
         raise OSError(errno.ELOOP, f"cannot write {path}: too many levels of symbolic links")
     return target
+
+
+FILE_DTYPES = ("float16", "float32", "float64")
+
+
+def file_dtype(dtype, writes: str, no_bfloat16: str) -> np.dtype:
+    """The numpy dtype of a file writer's dtype= (float16/32/64: what .npy and zarr v3 can hold),
+    else an error naming what is accepted; ``writes`` and ``no_bfloat16`` word it for the format."""
+    if dtype == "bfloat16" or getattr(dtype, "__name__", None) == "bfloat16":
+        raise ValueError(f"dtype=bfloat16: {no_bfloat16}; {writes} {', '.join(FILE_DTYPES)}")
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype={dtype!r} is not a numpy dtype; {writes} {', '.join(FILE_DTYPES)}") from None
+    if dt.name not in FILE_DTYPES:
+        raise ValueError(f"dtype={dt.name}: {writes} {', '.join(FILE_DTYPES)} ({no_bfloat16})")
+    return dt
 
 
 def _gib(nbytes: int) -> str:

@@ -135,11 +135,8 @@ def _check_params(scheme: str, params: dict, shape: tuple, dt: np.dtype) -> None
     """Raise on bad parameters/shape before any callback is staged or any block filled (a one-element
     probe; schemes that need the whole tensor are checked by their fill)."""
     rec = _scheme(scheme)
-    kwargs = rec.resolve(0 if rec.random else None, params)
-    if math.prod(shape):
-        rec.check(shape, dt, kwargs)
-    else:   # nothing to fill, but the shape checks of the eager call still apply ((0,) has no fans)
-        rec.fn(np.empty(shape, dt), **kwargs)
+    # (an empty shape gets the eager call's shape checks too: (0,) has no fans)
+    rec.check(shape, dt, rec.resolve(0 if rec.random else None, params))
 
 
 def _traced_sharded(scheme: str, params: dict, shape: tuple, dt: np.dtype, words, out_sharding) -> jax.Array:

@@ -13,25 +13,15 @@ from typing import Sequence
 import numpy as np
 
 from . import _validate as check
-from ._writing import (STOP_SIGNALS, Terminated, _check_free_space, _cleanup_before_stop_signals,  # noqa: F401
-                       _destination, _Progress, _raise_terminated, _remove, _sync_directory)
+from ._writing import (FILE_DTYPES, STOP_SIGNALS, Terminated, _check_free_space, _cleanup_before_stop_signals,  # noqa: F401
+                       _destination, _Progress, _raise_terminated, _remove, _sync_directory, file_dtype)
 from .registry import scheme as _scheme
 
-NPY_DTYPES = ("float16", "float32", "float64")
+NPY_DTYPES = FILE_DTYPES
 
 
 def _npy_dtype(dtype) -> np.dtype:
-    if dtype == "bfloat16" or getattr(dtype, "__name__", None) == "bfloat16":
-        raise ValueError("dtype=bfloat16: bfloat16 has no standard .npy type; .npy files here hold "
-                         f"{', '.join(NPY_DTYPES)}")
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"dtype={dtype!r} is not a numpy dtype; .npy files hold {', '.join(NPY_DTYPES)}") from None
-    if dt.name not in NPY_DTYPES:
-        raise ValueError(f"dtype={dt.name}: .npy files here hold {', '.join(NPY_DTYPES)} "
-                         "(bfloat16 has no standard .npy type)")
-    return dt
+    return file_dtype(dtype, ".npy files here hold", "bfloat16 has no standard .npy type")
 
 
 def _write(f, chunk: np.ndarray) -> None:
@@ -106,10 +96,7 @@ def init_npy(path: str | os.PathLike, shape: Sequence[int] | int, scheme: str, *
     total = math.prod(shape)
     header = _header(dt, shape)
     _check_free_space(parent, len(header) + total * dt.itemsize, path)
-    if total == 0:   # no chunk will be filled: check the parameters here (as fastinit.init does)
-        rec.fn(np.empty(shape, dt), **kwargs)
-    else:   # bad parameters fail here, before a temporary file or a progress bar
-        rec.check(shape, dt, kwargs)
+    rec.check(shape, dt, kwargs)   # bad parameters fail here, before a temporary file or a progress bar
     per = max(1, total if rec.whole_tensor else chunk_bytes // dt.itemsize)   # range() needs a step >= 1
     with _cleanup_before_stop_signals():
         try:

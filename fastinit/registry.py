@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from . import _seeding
+from . import _formats, _seeding
 from . import _validate as check
 from . import initializers as S
 from .kernels import normal_, trunc_normal_, uniform_
@@ -41,13 +41,17 @@ class Scheme:
 
     def check(self, full_shape: tuple, dtype, kwargs: dict, *, storage=None) -> None:
         """Raise for bad ``kwargs`` on a tensor of ``full_shape`` without writing anything of the
-        caller's: ``fn`` fills a one-element scratch (none when the tensor is empty) at offset 0.
-        Block-wise fills (dask, init_npy, JAX, an empty block) check this before their first
-        block.  Schemes that need the whole tensor are checked by their own fill."""
+        caller's: ``fn`` fills a one-element scratch at offset 0, or, when the tensor is empty, an
+        empty array of its shape (all of the shape checks, for every scheme: nothing to compute).
+        Block-wise fills (dask, init_npy, init_zarr, JAX, an empty block) check this before their
+        first block.  Non-empty tensors of schemes that need the whole tensor are checked by their
+        own fill."""
+        if not math.prod(full_shape):
+            self.fn(np.empty(full_shape, dtype), dtype=storage, **kwargs)
+            return
         if self.whole_tensor:
             return
-        scratch = np.empty(1 if math.prod(full_shape) else 0, dtype)
-        self.fn(scratch, full_shape=full_shape, offset=0, dtype=storage, **kwargs)
+        self.fn(np.empty(1, dtype), full_shape=full_shape, offset=0, dtype=storage, **kwargs)
 
 
 _UNSET = object()   # "not passed": a=None must stay an error, as in torch
@@ -169,7 +173,7 @@ def _alloc_dtype(dtype):
     except TypeError:
         raise TypeError(f"dtype {check.describe(dtype)} is not a numpy dtype; fastinit fills float32, float64, "
                         "float16 and 'bfloat16'") from None
-    if dt.name not in ("float32", "float64", "float16", "bfloat16"):   # (named here, not as out's dtype later)
+    if dt.name not in _formats.NAMES:   # (named here, not as out's dtype later)
         raise TypeError(f"dtype={dt.name}: fastinit fills float32, float64, float16 and 'bfloat16'")
     return dt
 

@@ -20,27 +20,14 @@ import numpy as np
 from . import _runtime
 from . import _validate as check
 from ._extras import require
-from ._writing import (_check_free_space, _cleanup_before_stop_signals, _destination, _Progress, _sync_directory,
+from ._writing import (_check_free_space, file_dtype, _cleanup_before_stop_signals, _destination, _Progress, _sync_directory,
                        remove_tree)
 from .blocks import fill_block
 from .registry import scheme as _scheme
 
-ZARR_DTYPES = ("float16", "float32", "float64")
 # Every chunk is written, also one equal to the fill value (zeros): zarr's check for such chunks
 # reads each chunk once more, which cost 40% of the time of a random init's writes here.
 _CONFIG = {"write_empty_chunks": True}
-
-
-def _zarr_dtype(dtype) -> np.dtype:
-    if dtype == "bfloat16" or getattr(dtype, "__name__", None) == "bfloat16":
-        raise ValueError(f"dtype=bfloat16: zarr v3 has no bfloat16 data type; init_zarr writes {', '.join(ZARR_DTYPES)}")
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"dtype={dtype!r} is not a numpy dtype; init_zarr writes {', '.join(ZARR_DTYPES)}") from None
-    if dt.name not in ZARR_DTYPES:
-        raise ValueError(f"dtype={dt.name}: init_zarr writes {', '.join(ZARR_DTYPES)}")
-    return dt
 
 
 def _chunks(chunks, shape: tuple[int, ...]):
@@ -80,16 +67,13 @@ def init_zarr(path_or_store, shape: Sequence[int] | int, scheme: str, *, chunks=
     object: written in place (stores have no rename); on an error the array is deleted again."""
     zarr = require("zarr", "zarr", "fastinit.init_zarr")
     shape = check.shape("shape", shape)
-    dt = _zarr_dtype(dtype)
+    dt = file_dtype(dtype, "init_zarr writes", "zarr v3 has no bfloat16 data type")
     chunk_shape = _chunks(chunks, shape)
     rec = _scheme(scheme)
     kwargs = rec.resolve(seed, params)
     workers = _runtime.get_num_threads() if num_workers is None else check.integer("num_workers", num_workers, 1, 1024)
     total = math.prod(shape)
-    if total == 0:   # no chunk will be filled: check the parameters here (as fastinit.init does)
-        rec.fn(np.empty(shape, dt), **kwargs)
-    else:            # bad parameters fail here, before anything is created
-        rec.check(shape, dt, kwargs)
+    rec.check(shape, dt, kwargs)   # bad parameters fail here, before anything is created
     if _is_store(path_or_store):
         return _write_to_store(zarr, path_or_store, shape, dt, chunk_shape, compressors, rec, kwargs, workers,
                                progress, overwrite)
