@@ -5,9 +5,9 @@ qualified name, its shape, its scheme) only.
 How: the model's init entry point (``init=``, else its ``init_weights()`` -- transformers'
 PreTrainedModel and the torchtitan convention -- else each submodule's ``reset_parameters()`` or
 private ``_reset_parameters()``, children before parents, the order in which construction runs
-them) runs under ``fastinit.torch.patch()``.  While it runs, every random ``torch.nn.init`` call,
-wherever the code holds the function (transformers calls it through a dict), gets a
-``torch.Generator`` seeded with
+them) runs with torch.nn.init's functions replaced by fastinit.torch's wherever the code holds
+them (transformers calls them through a dict), as ``patch()`` replaces them; every random call
+gets a ``torch.Generator`` seeded with
 
     sha256("fastinit.materialize/v1", seed, name, k)[:8]  (little-endian 64-bit)
 
@@ -44,7 +44,6 @@ from . import _bindings, _init, _patch, _torchrec
 from ._core import is_dtensor
 
 DERIVATION = "fastinit.materialize/v1"
-
 
 
 def derived_seed(seed: int, name: str, k: int = 0) -> int:
@@ -126,12 +125,14 @@ class _Namer:
         return f"{self.module_name}#temporary{self.temporaries - 1}"
 
     def generator(self, t: torch.Tensor) -> torch.Generator:
-        n = self.name(t)
+        # on the tensor's device: fastinit.torch draws a tensor's seed on its device, as torch does
+        return self.named_generator(self.name(t), t.device if t.device.type != "meta" else torch.device("cpu"))
+
+    def named_generator(self, n: str, device=None) -> torch.Generator:
+        """The generator of the next random call on tensor ``n`` (the k-th: k counts the earlier ones)."""
         k = self.calls.get(n, 0)
         self.calls[n] = k + 1
-        # on the tensor's device: fastinit.torch draws a tensor's seed on its device, as torch does
-        device = t.device if t.device.type != "meta" else torch.device("cpu")
-        return torch.Generator(device=device).manual_seed(derived_seed(self.seed, n, k))
+        return torch.Generator(device=device or "cpu").manual_seed(derived_seed(self.seed, n, k))
 
     def touch(self, t: torch.Tensor) -> None:
         n = self.by_id.get(id(t))
@@ -159,20 +160,18 @@ def _named_init(namer: _Namer):
     active patch() installed is wrapped alike.  On exit every binding is restored, and modules
     imported meanwhile get what torch.nn.init then holds instead of a wrapper.  (One scan of the
     loaded modules each way; entering patch() and wrapping its functions would take two.)"""
-    wrapped: dict[int, tuple] = {}
-    for name, installed in _patch.INSTALLED.items():
-        wrapper = _wrap(installed, namer)
-        original = _patch.TORCH[name]
-        wrapped[id(original)] = (original, wrapper)
-        wrapped[id(installed)] = (installed, wrapper)
-    swaps = _bindings.swap_all(wrapped)
+    wrappers = {name: _wrap(installed, namer) for name, installed in _patch.INSTALLED.items()}
+    replaced = {}
+    for name, wrapper in wrappers.items():
+        for fn in (_patch.TORCH[name], _patch.INSTALLED[name]):
+            replaced[id(fn)] = (fn, wrapper)
+    swaps = _bindings.swap_all(replaced)
     try:
         yield
     finally:
         _bindings.undo(swaps)
         now = _patch.INSTALLED if _patch.active() else _patch.TORCH
-        _bindings.swap_all({id(w): (w, now[name]) for name, w in
-                            ((name, wrapped[id(fn)][1]) for name, fn in _patch.INSTALLED.items())})
+        _bindings.swap_all({id(w): (w, now[name]) for name, w in wrappers.items()})
 
 
 def _wrap(fn, namer: _Namer):
@@ -249,11 +248,7 @@ def _initialize(module: nn.Module, seed: int | None, entry, strict: bool, alloca
 
     def seed_for(name: str, tensor) -> int:
         """The seed of the next random call on tensor ``name``, as the named generators give it."""
-        if seed is None:
-            return _init._seed(None)
-        k = namer.calls.get(name, 0)
-        namer.calls[name] = k + 1
-        return _init._seed(torch.Generator().manual_seed(derived_seed(seed, name, k)))
+        return _init._seed(None if seed is None else namer.named_generator(name))
 
     def tables(sub, prefix):   # a torchrec collection: every table at its global position
         return lambda: _torchrec.fill_tables(sub, prefix, seed_for, namer.touch)
