@@ -44,17 +44,8 @@ from .npy import init_npy
 from .zarr import init_zarr
 from .registry import Scheme, get, init, scheme, schemes
 from .blocks import fill_block
-from .initializers import (constant_, dirac_, dlrm_embedding, eye_, glorot_normal, glorot_uniform, he_normal, he_uniform,
-                      identity, kaiming_normal_, kaiming_uniform_, lecun_normal, lecun_normal_, lecun_uniform,
-                      lecun_uniform_, ones_, orthogonal, orthogonal_, random_normal, random_uniform, sparse_,
-                      torch_embedding, torchrec_embedding, truncated_normal, variance_scaling_, xavier_normal_,
-                      xavier_uniform_, zeros_)
+from .initializers import FUNCTIONS as _SCHEME_FUNCTIONS
 
-__all__ += [
-    "calculate_fans", "calculate_gain", "init", "get", "scheme", "Scheme", "schemes", "fill_block", "init_npy", "init_zarr",
-    "constant_", "zeros_", "ones_", "eye_", "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
-    "kaiming_normal_", "lecun_uniform_", "lecun_normal_", "variance_scaling_", "orthogonal_", "sparse_",
-    "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform", "lecun_normal",
-    "truncated_normal", "random_uniform", "random_normal", "identity", "orthogonal",
-    "torch_embedding", "torchrec_embedding", "dlrm_embedding",
-]
+globals().update(_SCHEME_FUNCTIONS)   # every declared scheme's in-place function, by its public name
+__all__ += ["calculate_fans", "calculate_gain", "init", "get", "scheme", "Scheme", "schemes", "fill_block", "init_npy",
+            "init_zarr", *_SCHEME_FUNCTIONS]

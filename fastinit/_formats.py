@@ -23,6 +23,9 @@ class Format:
         self.name, self.code, self.itemsize, self.np_type = name, code, itemsize, np_type
         self.max = float(np.finfo(np_type).max) if np_type is not None else 3.3895313892515355e38
 
+    def __reduce__(self):   # one object per format, also across processes (dask workers)
+        return _by_name, (self.name,)
+
     @property
     def wide(self) -> bool:
         """Whether the kernel computes in float64 (else float32)."""
@@ -71,7 +74,11 @@ FLOAT16 = Format("float16", F16, 2, np.float16)
 BFLOAT16 = Format("bfloat16", BF16, 2, None)
 
 _BY_NAME = {f.name: f for f in (FLOAT32, FLOAT64, FLOAT16, BFLOAT16)}
-NAMES = tuple(_BY_NAME)   # the dtype names fastinit fills (numpy's names; ml_dtypes' bfloat16)
+NAMES = tuple(_BY_NAME)
+
+
+def _by_name(name: str) -> Format:
+    return _BY_NAME[name]   # the dtype names fastinit fills (numpy's names; ml_dtypes' bfloat16)
 
 
 def format_of(arr_dtype: np.dtype, dtype=None) -> Format:
@@ -92,6 +99,16 @@ def format_of(arr_dtype: np.dtype, dtype=None) -> Format:
     if fmt is None:
         raise TypeError(f"out has dtype {arr_dtype}; fastinit fills {ACCEPTED}")
     return fmt
+
+
+def format_named(dtype) -> Format:
+    """The format of a dtype to allocate or fill: a numpy dtype (ml_dtypes' bfloat16 too), or the
+    name "bfloat16"/"float16" (uint16 storage, as the kernels' dtype= takes it)."""
+    if isinstance(dtype, Format):
+        return dtype
+    if isinstance(dtype, str) and dtype in _BY_NAME:
+        return _BY_NAME[dtype]
+    return format_of(np.dtype(dtype))
 
 
 def encode(values: np.ndarray, out: np.ndarray, fmt: Format) -> np.ndarray:

@@ -5,7 +5,7 @@
   ``PartitionSpec`` under ``jax.set_mesh``, a ``NamedSharding`` over an abstract mesh) made concrete;
 * :func:`filled`: a ``jax.Array`` holding a registry scheme's fill, whole or built block by block
   (``jax.make_array_from_callback``), each distinct device block filled once by
-  ``fastinit.fill_block`` at its global index, so the value is the same for every sharding.
+  one prepared call (``Scheme.prepare``) at its global index, so the value is the same for every sharding.
 
 Imports jax: fastinit.keras imports it only on the JAX backend (torch-backend Keras users must
 not pay for, or need, jax).
@@ -17,7 +17,7 @@ import math
 import jax
 import numpy as np
 
-from .blocks import block_bounds, fill_block
+from .blocks import block_bounds, fill_prepared
 from .registry import init as registry_init, scheme as registry_scheme
 
 # XLA's CPU client adopts a host buffer without copying when it is this aligned (numpy's own
@@ -81,26 +81,22 @@ def filled(scheme: str, params: dict, shape: tuple[int, ...], dtype, seed: int |
     """A jax.Array equal to :func:`host_fill` bit for bit, with this (concrete) sharding.
 
     Sharded, no process fills the whole tensor: each distinct device block is filled once at its
-    global index by fill_block, and its replicas (a partly replicated sharding) are handed the
+    global index by one prepared call, and its replicas (a partly replicated sharding) are handed the
     same host buffer (XLA's CPU client may adopt it for all of them; it does not donate a buffer
     a host array also owns, so no computation writes into a shared block).  Schemes that need
     the whole tensor (orthogonal: one QR) compute it once and every block is copied out of it."""
     if sharding is None:
         return jax.device_put(host_fill(scheme, params, shape, dtype, seed, lead=lead), may_alias=True)
-    whole = host_fill(scheme, params, shape, dtype, seed, lead=lead) if registry_scheme(scheme).whole_tensor else None
-    fill_shape = (1,) * lead + shape
+    fill = registry_scheme(scheme).prepare((1,) * lead + shape, dtype, seed=seed, **params)
     blocks: dict = {}
 
     def block(index) -> np.ndarray:
         bounds = block_bounds(() if index is None else index, shape)
         if bounds not in blocks:
+            # (a whole-tensor scheme's block is a copy of its own: a view that XLA adopted would keep
+            # the whole tensor alive)
             out = aligned_empty(tuple(hi - lo for lo, hi in bounds), dtype)
-            if whole is not None:
-                # a copy of its own: a view that XLA adopted would keep the whole tensor alive
-                out[...] = whole[tuple(slice(lo, hi) for lo, hi in bounds)]
-            else:
-                fill_block(out.reshape((1,) * lead + out.shape), scheme, fill_shape,   # (a view of out)
-                           ((0, 1),) * lead + bounds, seed=seed, **params)
+            fill_prepared(fill, out.reshape((1,) * lead + out.shape), ((0, 1),) * lead + bounds)   # (a view of out)
             blocks[bounds] = out
         return blocks[bounds]
 

@@ -1,6 +1,6 @@
 """fastinit.dask: a dask array whose blocks are filled by fastinit's kernels.
 
-Each block is filled at its global location (``block_info``) by ``fastinit.fill_block``, so
+Each block is filled at its global location (``block_info``) by one prepared call (``Scheme.prepare``), so
 ``.compute()`` equals the single-machine fill bit for bit for any chunking, on any scheduler
 (threads, processes, a ``dask.distributed`` cluster).  Fans come from the whole shape.  dask is an
 optional extra (without it, ``import fastinit.dask`` names the extra to install); ``import
@@ -8,23 +8,21 @@ fastinit`` never imports it.
 """
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
 import numpy as np
 
 from . import _validate as check
 from ._extras import require
-from .blocks import fill_block
+from .blocks import fill_prepared
 from .registry import _alloc_dtype, scheme as _scheme
 
 require("dask.array", "dask", "fastinit.dask")   # (imported here for the check; used in init)
 
 
-def _fill_block(full_shape, scheme, dtype, kwargs, block_info=None):
+def _fill_block(fill, dtype, block_info=None):
     loc = block_info[None]["array-location"]
-    out = np.empty(tuple(b - a for a, b in loc), dtype)
-    return fill_block(out, scheme, full_shape, loc, **kwargs)
+    return fill_prepared(fill, np.empty(tuple(b - a for a, b in loc), dtype), loc)
 
 
 def init(shape: Sequence[int] | int, scheme: str, *, chunks="auto", seed: int | None = None,
@@ -41,12 +39,9 @@ def init(shape: Sequence[int] | int, scheme: str, *, chunks="auto", seed: int | 
 
     shape = check.shape("shape", shape)
     dt = _alloc_dtype(dtype)
-    rec = _scheme(scheme)
-    kwargs = rec.resolve(seed, params)
-    if math.prod(shape):   # surface bad parameters now, not on a worker
-        rec.check(shape, dt, kwargs)
+    fill = _scheme(scheme).prepare(shape, dt, seed=seed, **params)   # bad parameters fail now, not on a worker
     chunks = da.core.normalize_chunks(chunks, shape, dtype=dt)
-    name = "fastinit-" + tokenize(shape, scheme, chunks, dt.str, dt.name, sorted(kwargs.items()))
+    name = "fastinit-" + tokenize(shape, scheme, chunks, dt.str, dt.name, tuple(fill.rand or ()), sorted(params.items()))
     # (non-array arguments of map_blocks are passed through to every block as they are)
-    return da.map_blocks(_fill_block, shape, scheme, dt, kwargs, chunks=chunks, dtype=dt, name=name,
+    return da.map_blocks(_fill_block, fill, dt, chunks=chunks, dtype=dt, name=name,
                          meta=np.empty((0,) * len(shape), dt))

@@ -45,16 +45,12 @@ from ._formats import NAMES as _FILLABLE
 from ._jax_host import aligned_empty, concrete_sharding, filled, host_fill, outside_mesh
 from .blocks import fill_block
 from .kernels import philox4x32
+from .initializers import SCHEMES as _SCHEMES
+from .initializers.variance import MODES
 from .registry import scheme as _scheme
 
-__all__ = [
-    "seed_of", "zeros", "ones", "constant", "uniform", "normal", "truncated_normal", "variance_scaling",
-    "glorot_uniform", "glorot_normal", "xavier_uniform", "xavier_normal", "he_uniform", "he_normal",
-    "kaiming_uniform", "kaiming_normal", "lecun_uniform", "lecun_normal", "orthogonal", "delta_orthogonal",
-]
 
-_MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
-_DISTRIBUTIONS = ("truncated_normal", "normal", "uniform")
+_DISTRIBUTIONS = ("truncated_normal", "normal", "uniform")   # JAX's (Keras' 'untruncated_normal' is not one)
 # Philox key that starts the hash of keys whose data is not two words (rbg, unsafe_rbg: four)
 _KEY_HASH_TAG = 0x6A61786B  # "jaxk"
 _SHARDINGS = "a jax.sharding.NamedSharding (or any jax.sharding.Sharding), a PartitionSpec under jax.set_mesh, or None"
@@ -132,11 +128,10 @@ def _tracing(key) -> bool:
 
 
 def _check_params(scheme: str, params: dict, shape: tuple, dt: np.dtype) -> None:
-    """Raise on bad parameters/shape before any callback is staged or any block filled (a one-element
-    probe; schemes that need the whole tensor are checked by their fill)."""
+    """Raise on bad parameters/shape before any callback is staged or any block filled."""
     rec = _scheme(scheme)
     # (an empty shape gets the eager call's shape checks too: (0,) has no fans)
-    rec.check(shape, dt, rec.resolve(0 if rec.random else None, params))
+    rec.prepare(shape, dt, seed=0 if rec.random else None, **params)
 
 
 def _traced_sharded(scheme: str, params: dict, shape: tuple, dt: np.dtype, words, out_sharding) -> jax.Array:
@@ -309,8 +304,8 @@ def variance_scaling(scale, mode: str, distribution: str, in_axis: int | Sequenc
     ('fan_avg') or geometric mean ('fan_geo_avg'); 'truncated_normal' (cut at ±2σ, σ corrected by
     0.8796...), 'normal' or 'uniform' (±sqrt(3 scale / n)).  Fans from in_axis/out_axis/batch_axis
     as JAX (axes not listed are the receptive field)."""
-    if mode not in _MODES:
-        raise ValueError(f"invalid mode for variance scaling initializer: {mode!r}; use one of {list(_MODES)}")
+    if mode not in MODES:
+        raise ValueError(f"invalid mode for variance scaling initializer: {mode!r}; use one of {list(MODES)}")
     if distribution not in _DISTRIBUTIONS:
         raise ValueError(f"invalid distribution for variance scaling initializer: {distribution!r}; "
                          f"use one of {list(_DISTRIBUTIONS)}")
@@ -320,25 +315,25 @@ def variance_scaling(scale, mode: str, distribution: str, in_axis: int | Sequenc
                         f"variance_scaling({scale}, {mode!r}, {distribution!r}) (fastinit.jax).")
 
 
-def _fan_builder(name: str, scheme: str, what: str) -> Callable:
+def _fan_builder(rec) -> Callable:
+    """The jax.nn.initializers builder ``name(in_axis=-2, out_axis=-1, batch_axis=(), dtype=None)`` of a
+    scheme declared with ``jax=name`` (fastinit/initializers)."""
+    what = rec.plan.__doc__.split(":", 1)[-1].strip()
+
     def builder(in_axis: int | Sequence[int] = -2, out_axis: int | Sequence[int] = -1,
                 batch_axis: int | Sequence[int] = (), dtype=None) -> Callable:
-        return _initializer(name, scheme, _axes_params(in_axis, out_axis, batch_axis), dtype,
-                            f"{what} (fastinit.jax.{name}).")
+        return _initializer(rec.jax, rec.name, _axes_params(in_axis, out_axis, batch_axis), dtype,
+                            f"{what} (fastinit.jax.{rec.jax}).")
 
-    builder.__name__ = builder.__qualname__ = name
-    builder.__doc__ = f"jax.nn.initializers.{name}: {what}."
+    builder.__name__ = builder.__qualname__ = rec.jax
+    builder.__doc__ = f"jax.nn.initializers.{rec.jax}: {what}"
     return builder
 
 
-glorot_uniform = _fan_builder("glorot_uniform", "glorot_uniform", "variance_scaling(1.0, 'fan_avg', 'uniform')")
-glorot_normal = _fan_builder("glorot_normal", "glorot_normal", "variance_scaling(1.0, 'fan_avg', 'truncated_normal')")
-lecun_uniform = _fan_builder("lecun_uniform", "lecun_uniform", "variance_scaling(1.0, 'fan_in', 'uniform')")
-lecun_normal = _fan_builder("lecun_normal", "lecun_normal", "variance_scaling(1.0, 'fan_in', 'truncated_normal')")
-he_uniform = _fan_builder("he_uniform", "he_uniform", "variance_scaling(2.0, 'fan_in', 'uniform')")
-he_normal = _fan_builder("he_normal", "he_normal", "variance_scaling(2.0, 'fan_in', 'truncated_normal')")
-xavier_uniform, xavier_normal = glorot_uniform, glorot_normal
-kaiming_uniform, kaiming_normal = he_uniform, he_normal
+_FAN_BUILDERS = {rec.jax: _fan_builder(rec) for rec in _SCHEMES if rec.jax}
+globals().update(_FAN_BUILDERS)
+xavier_uniform, xavier_normal = glorot_uniform, glorot_normal   # noqa: F821  (JAX's aliases)
+kaiming_uniform, kaiming_normal = he_uniform, he_normal         # noqa: F821
 
 
 def orthogonal(scale=1.0, column_axis: int = -1, dtype=None) -> Callable:
@@ -357,3 +352,8 @@ def delta_orthogonal(scale=1.0, column_axis: int = -1, dtype=None) -> Callable:
               "column_axis": check.integer("column_axis", column_axis, -(1 << 31), 1 << 31)}
     return _initializer("delta_orthogonal", "delta_orthogonal", params, dtype,
                         f"delta_orthogonal(scale={scale}) (fastinit.jax).")
+
+
+__all__ = ["seed_of", "zeros", "ones", "constant", "uniform", "normal", "truncated_normal", "variance_scaling",
+           *_FAN_BUILDERS, "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal", "orthogonal",
+           "delta_orthogonal"]

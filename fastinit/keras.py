@@ -24,6 +24,7 @@ fastinit.jax's, imported only on the JAX backend).
 """
 from __future__ import annotations
 
+import inspect
 from typing import Sequence
 
 import numpy as np
@@ -36,11 +37,8 @@ import keras  # noqa: E402
 from . import _validate as check
 from ._formats import NAMES as _FLOATS
 from .fans import _axes
+from .initializers import SCHEMES as _SCHEMES
 from .registry import init as _init, scheme as _scheme
-
-__all__ = ["GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "LecunUniform", "LecunNormal",
-           "VarianceScaling", "RandomUniform", "RandomNormal", "TruncatedNormal", "Orthogonal", "Identity",
-           "Zeros", "Ones", "Constant"]
 
 _serializable = keras.saving.register_keras_serializable(package="fastinit")
 _LAYOUTS = "a keras.distribution.TensorLayout, a jax.sharding.Sharding or a PartitionSpec under jax.set_mesh"
@@ -180,134 +178,71 @@ class _VarianceScalingCall(_FastinitCall):
         return _keras_axes(shape, self.input_axes, self.output_axes)
 
 
-# ---------------------------------------------------------------- the classes
+# ---------------------------------------------------------------- the classes, from the declared schemes
 
-@_serializable
-class VarianceScaling(_VarianceScalingCall, keras.initializers.VarianceScaling):
-    """keras.initializers.VarianceScaling through fastinit: s = scale / max(1, fan) (fan per mode);
-    'truncated_normal' N(0, s) cut at ±2σ and rescaled by 0.8796..., 'untruncated_normal' N(0, s),
-    'uniform' U(±sqrt(3 s))."""
-    _scheme = "variance_scaling"
+class _Declared(_FastinitCall):
+    """The scheme's parameters read off the Keras initializer's attributes of the same names
+    (numbers as floats, from 0-D tensors too); fan-based schemes fill in Keras' layout."""
+    _params: tuple[str, ...] = ()
 
     def _fill_params(self):
-        return dict(scale=self.scale, mode=self.mode, distribution=self.distribution, layout="keras")
+        params = {name: getattr(self, name) for name in self._params}
+        params = {k: v if isinstance(v, str) else _scalar(v, k) for k, v in params.items()}
+        return {**params, "layout": "keras"} if issubclass(type(self), _VarianceScalingCall) else params
 
 
-@_serializable
-class GlorotUniform(_VarianceScalingCall, keras.initializers.GlorotUniform):
-    """U(±sqrt(6 / (fan_in + fan_out))) (Glorot & Bengio 2010); fastinit scheme 'glorot_uniform'."""
-    _scheme = "glorot_uniform"
-
-
-@_serializable
-class GlorotNormal(_VarianceScalingCall, keras.initializers.GlorotNormal):
-    """Truncated normal (±2σ), variance 2 / (fan_in + fan_out); fastinit scheme 'glorot_normal'."""
-    _scheme = "glorot_normal"
-
-
-@_serializable
-class HeUniform(_VarianceScalingCall, keras.initializers.HeUniform):
-    """U(±sqrt(6 / fan_in)) (He et al. 2015); fastinit scheme 'he_uniform'."""
-    _scheme = "he_uniform"
-
-
-@_serializable
-class HeNormal(_VarianceScalingCall, keras.initializers.HeNormal):
-    """Truncated normal (±2σ), variance 2 / fan_in; fastinit scheme 'he_normal'."""
-    _scheme = "he_normal"
-
-
-@_serializable
-class LecunUniform(_VarianceScalingCall, keras.initializers.LecunUniform):
-    """U(±sqrt(3 / fan_in)); fastinit scheme 'lecun_uniform'."""
-    _scheme = "lecun_uniform"
-
-
-@_serializable
-class LecunNormal(_VarianceScalingCall, keras.initializers.LecunNormal):
-    """Truncated normal (±2σ), variance 1 / fan_in (Klambauer et al. 2017); fastinit scheme 'lecun_normal'."""
-    _scheme = "lecun_normal"
-
-
-@_serializable
-class RandomUniform(_FastinitCall, keras.initializers.RandomUniform):
-    """U[minval, maxval); fastinit scheme 'random_uniform'."""
-    _scheme = "random_uniform"
+class _AbsoluteStddev:
+    """A negative stddev is taken as |stddev| (the same distribution), which Keras also accepts."""
 
     def _fill_params(self):
-        return dict(minval=_scalar(self.minval, "minval"), maxval=_scalar(self.maxval, "maxval"))
+        params = super()._fill_params()
+        return {**params, "stddev": abs(params["stddev"])}
 
 
-@_serializable
-class RandomNormal(_FastinitCall, keras.initializers.RandomNormal):
-    """N(mean, stddev²); fastinit scheme 'random_normal' (a negative stddev is taken as |stddev|,
-    the same distribution, which Keras also accepts)."""
-    _scheme = "random_normal"
-
-    def _fill_params(self):
-        return dict(mean=_scalar(self.mean, "mean"), stddev=abs(_scalar(self.stddev, "stddev")))
-
-
-@_serializable
-class TruncatedNormal(_FastinitCall, keras.initializers.TruncatedNormal):
-    """N(mean, stddev²) cut at mean ± 2 stddev; fastinit scheme 'truncated_normal' (a negative
-    stddev taken as |stddev|; stddev=0 gives the constant mean, as Keras)."""
-    _scheme = "truncated_normal"
+class _TruncatedNormal(_AbsoluteStddev):
+    """stddev=0 gives the constant mean, as Keras (its sample is scaled by 0; fastinit's truncated
+    normal needs a positive std)."""
 
     def _fill_spec(self):
-        mean, stddev = _scalar(self.mean, "mean"), abs(_scalar(self.stddev, "stddev"))
-        if stddev == 0:   # Keras scales a unit sample by 0; fastinit's truncated normal needs a positive std
-            return "constant", dict(val=mean)
-        return self._scheme, dict(mean=mean, stddev=stddev)
+        params = self._fill_params()
+        return ("constant", {"val": params["mean"]}) if params["stddev"] == 0 else (self._scheme, params)
 
 
-@_serializable
-class Orthogonal(_FastinitCall, keras.initializers.Orthogonal):
-    """gain * a Haar-random (semi-)orthogonal matrix of shape (prod(shape[:-1]), shape[-1]) (Saxe et
-    al. 2014); fastinit scheme 'orthogonal' (a QR of the whole matrix, also when distributed)."""
-    _scheme = "orthogonal"
-
-    def _fill_params(self):
-        return dict(gain=_scalar(self.gain, "gain"))
-
-
-@_serializable
-class Identity(_FastinitCall, keras.initializers.Identity):
-    """gain * I (2-D only); fastinit scheme 'identity'.  Non-float dtypes are Keras' own."""
-    _scheme = "identity"
-    _random = False
-    _other_dtypes_by_keras = True
-
-    def _fill_params(self):
-        return dict(gain=_scalar(self.gain, "gain"))
-
-
-@_serializable
-class Zeros(_FastinitCall, keras.initializers.Zeros):
-    """0; fastinit scheme 'zeros'.  Non-float dtypes are Keras' own."""
-    _scheme = "zeros"
+class _DrawsNothing:
+    """Non-float dtypes (ints, bool) are Keras' own."""
     _random = False
     _other_dtypes_by_keras = True
 
 
-@_serializable
-class Ones(_FastinitCall, keras.initializers.Ones):
-    """1; fastinit scheme 'ones'.  Non-float dtypes are Keras' own."""
-    _scheme = "ones"
-    _random = False
-    _other_dtypes_by_keras = True
-
-
-@_serializable
-class Constant(_FastinitCall, keras.initializers.Constant):
-    """A scalar value; fastinit scheme 'constant'.  Non-float dtypes and non-scalar values (which
-    Keras broadcasts) are Keras' own."""
-    _scheme = "constant"
-    _random = False
-    _other_dtypes_by_keras = True
+class _Constant(_DrawsNothing):
+    """Keras' ``value`` is the scheme's ``val``; a non-scalar value (which Keras broadcasts) is Keras' own."""
 
     def _fits_fastinit(self):
         return np.ndim(keras.ops.convert_to_numpy(self.value) if keras.ops.is_tensor(self.value) else self.value) == 0
 
     def _fill_params(self):
         return dict(val=_scalar(self.value, "value"))
+
+
+# Keras' own behaviour fastinit keeps, per class (on top of the declared scheme)
+_KERAS_RULES = {"RandomNormal": _AbsoluteStddev, "TruncatedNormal": _TruncatedNormal, "Identity": _DrawsNothing,
+                "Zeros": _DrawsNothing, "Ones": _DrawsNothing, "Constant": _Constant}
+
+
+def _keras_class(rec) -> type:
+    """``fastinit.keras.<rec.keras>``: a subclass of ``keras.initializers.<rec.keras>`` that fills with
+    the scheme ``rec`` (registered for Keras serialization under the package "fastinit")."""
+    P = inspect.Parameter
+    params = tuple(p.name for p in list(inspect.signature(rec.plan).parameters.values())[2:]
+                   if p.kind == P.POSITIONAL_OR_KEYWORD)
+    fans = "in_axis" in inspect.signature(rec.plan).parameters
+    bases = tuple(b for b in (_KERAS_RULES.get(rec.keras), _VarianceScalingCall if fans else None) if b)
+    cls = type(rec.keras, (*bases, _Declared, getattr(keras.initializers, rec.keras)),
+               {"_scheme": rec.name, "_params": params, "__module__": __name__,
+                "__doc__": f"keras.initializers.{rec.keras} through fastinit (scheme {rec.name!r}): {rec.plan.__doc__}"})
+    return _serializable(cls)
+
+
+_CLASSES = {rec.keras: _keras_class(rec) for rec in _SCHEMES if rec.keras}
+globals().update(_CLASSES)
+__all__ = list(_CLASSES)

@@ -2,8 +2,10 @@
 
 Element i of a fill is a pure function of (seed, stream, offset + i): the result does not depend
 on the number of threads, on chunking, or on the CPU, and filling ``out`` with ``offset=k`` gives
-exactly elements k, k+1, ... of the fill of a larger array.  Each function validates every
-argument before writing anything, fills ``out`` in place with the GIL released, and returns it.
+exactly elements k, k+1, ... of the fill of a larger array.  Each distribution is a planning
+function (``uniform(shape, fmt, low, high) -> Plan``: checks, and the kernel's parameters for the
+format) and an in-place function made from it by the executor (``uniform_(out, low, high, *,
+seed, stream, offset, num_threads, dtype, full_shape)``).
 """
 from __future__ import annotations
 
@@ -12,10 +14,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _fill, _runtime, _seeding
+from . import _fill
 from . import _validate as check
-from ._fill import Dist, Method, Params
+from ._executor import inplace
+from ._fill import Dist, Method
 from ._formats import FLOAT32, Format
+from ._plans import Draw, Plan
 
 UNIFORM, NORMAL, TRUNC = Dist.UNIFORM, Dist.NORMAL, Dist.TRUNC  # (the C header's enum fi_dist)
 # Largest |z| the kernels can produce: 32-bit draws reach Phi^-1(2^-33) = 6.23 (float32-family
@@ -29,20 +33,6 @@ _TINY_WIDE = 1e-300    # below this even float64 cannot invert the normal CDF
 _NARROW = 2.0 ** -5
 
 
-def _fill_out(out, fmt: Format, dist: Dist, *, seed, stream, offset, full_shape, num_threads,
-              wide: bool, **params) -> np.ndarray:
-    _, first = check.shard(full_shape, offset, out.shape)
-    p = Params(dist=dist, dtype=fmt.code, seed=_seeding.resolve(seed), stream=check.uint64("stream", stream),
-               wide=wide, **params)
-    kind = f"{dist.name.lower()} {fmt.name}"   # fills the thread chooser compares with each other
-    nt, automatic = _runtime.fill_threads(check.threads(num_threads), out.size, kind)
-    if out.size:
-        cost = _fill.fill(out.reshape(-1).view(np.uint8), p, first, nt, _runtime.path_code())
-        if automatic:
-            _runtime.record_fill(out.size, cost, kind)
-    return out
-
-
 def _in_range(fmt: Format, **values: float) -> None:
     limit = fmt.max if fmt.wide else min(FLOAT32.max, fmt.max)  # narrow formats compute in float32
     for name, v in values.items():
@@ -50,15 +40,11 @@ def _in_range(fmt: Format, **values: float) -> None:
             raise ValueError(f"{name}={v} is outside the range of {fmt.name} (±{limit:.6g})")
 
 
-def uniform_(out: np.ndarray, low: float = 0.0, high: float = 1.0, *, seed: int | None = None,
-             stream: int = 0, offset: int = 0, num_threads: int | None = None, dtype=None,
-             full_shape=None) -> np.ndarray:
-    """Fill ``out`` with U[low, high): ``low + (high - low) * u``, u a 24-bit (float32, float16,
-    bfloat16) or 53-bit (float64) uniform from Philox4x32-10.  Every value is >= low and < high
-    after rounding to out's dtype; low == high fills every element with low rounded to the
-    dtype (nearest, ties to even), whichever way it rounds.  ``full_shape``, when given, is the
-    whole tensor ``out`` is a shard of (at ``offset``) and is only checked."""
-    out, fmt = check.out_array(out, dtype)
+def uniform(shape, fmt: Format, low: float = 0.0, high: float = 1.0) -> Plan:
+    """U[low, high): ``low + (high - low) * u``, u a 24-bit (float32, float16, bfloat16) or 53-bit
+    (float64) uniform from Philox4x32-10.  Every value is >= low and < high after rounding to
+    out's dtype; low == high fills every element with low rounded to the dtype (nearest, ties to
+    even), whichever way it rounds."""
     low, high = check.real("low", low), check.real("high", high)
     if low > high:
         raise ValueError(f"low must be <= high; got low={low}, high={high}")
@@ -72,17 +58,14 @@ def uniform_(out: np.ndarray, low: float = 0.0, high: float = 1.0, *, seed: int 
         clamp_lo, clamp_hi = fmt.at_least(low), fmt.below(high)
         if clamp_lo > clamp_hi:
             raise ValueError(f"no {fmt.name} value lies in [low, high) = [{low!r}, {high!r})")
-    return _fill_out(out, fmt, UNIFORM, seed=seed, stream=stream, offset=offset, full_shape=full_shape, num_threads=num_threads,
-                     loc=low, scale=scale, clamp_lo=clamp_lo, clamp_hi=clamp_hi, wide=fmt.wide)
+    return Plan(Draw(UNIFORM, (low, high), dict(loc=low, scale=scale, clamp_lo=clamp_lo, clamp_hi=clamp_hi,
+                                                 wide=fmt.wide)))
 
 
-def normal_(out: np.ndarray, mean: float = 0.0, std: float = 1.0, *, seed: int | None = None,
-            stream: int = 0, offset: int = 0, num_threads: int | None = None, dtype=None,
-            full_shape=None) -> np.ndarray:
-    """Fill ``out`` with N(mean, std²) by inversion, ``mean + std * Phi^-1(u)``, u in (0, 1) strictly
-    (never inf or nan).  float64 uses Wichura's AS 241; float32/float16/bfloat16 a float32 probit
-    (relative error ~2e-7) rounded correctly to the output dtype."""
-    out, fmt = check.out_array(out, dtype)
+def normal(shape, fmt: Format, mean: float = 0.0, std: float = 1.0) -> Plan:
+    """N(mean, std²) by inversion, ``mean + std * Phi^-1(u)``, u in (0, 1) strictly (never inf or
+    nan).  float64 uses Wichura's AS 241; float32/float16/bfloat16 a float32 probit (relative
+    error ~2e-7) rounded correctly to the output dtype."""
     mean, std = check.real("mean", mean), check.real("std", std)
     if std < 0:
         raise ValueError(f"std must be >= 0; got {std}")
@@ -91,8 +74,8 @@ def normal_(out: np.ndarray, mean: float = 0.0, std: float = 1.0, *, seed: int |
     if reach > fmt.max:
         raise ValueError(f"normal_(mean={mean}, std={std}) reaches ±{reach:.6g}, beyond {fmt.name}'s "
                          f"largest value {fmt.max:.6g}")
-    return _fill_out(out, fmt, NORMAL, seed=seed, stream=stream, offset=offset, full_shape=full_shape, num_threads=num_threads,
-                     loc=mean, scale=std, clamp_lo=-fmt.max, clamp_hi=fmt.max, wide=fmt.wide)
+    return Plan(Draw(NORMAL, (mean, std), dict(loc=mean, scale=std, clamp_lo=-fmt.max, clamp_hi=fmt.max,
+                                               wide=fmt.wide)))
 
 
 class TruncParams(NamedTuple):
@@ -194,10 +177,8 @@ def trunc_params(mean: float, std: float, a: float, b: float, fmt: Format) -> Tr
     return TruncParams(Method.INVERT, wide, mean, std, p_lo, p_hi, mass, (), clamp_lo, clamp_hi)
 
 
-def trunc_normal_(out: np.ndarray, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0, *,
-                  seed: int | None = None, stream: int = 0, offset: int = 0, num_threads: int | None = None,
-                  dtype=None, full_shape=None) -> np.ndarray:
-    """Fill ``out`` with N(mean, std²) truncated to [a, b] (absolute bounds, as torch.nn.init).
+def trunc_normal(shape, fmt: Format, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0) -> Plan:
+    """N(mean, std²) truncated to [a, b] (absolute bounds, as torch.nn.init).
 
     Single pass, by inversion: ``mean + std * Phi^-1(Phi(alpha) + u (Phi(beta) - Phi(alpha)))`` with
     alpha, beta = (a - mean) / std, (b - mean) / std, evaluated from whichever tail is nearer so
@@ -206,7 +187,6 @@ def trunc_normal_(out: np.ndarray, mean: float = 0.0, std: float = 1.0, a: float
     in u, so values keep full resolution across [a, b] for every std > 0 (see trunc_params).
     Bounds are computed in float64 and every value lies in [a, b] after rounding to out's dtype;
     a or b may be infinite.  Reference: Devroye, Non-Uniform Random Variate Generation (1986), ch. 2."""
-    out, fmt = check.out_array(out, dtype)
     mean, std = check.real("mean", mean), check.real("std", std)
     a, b = check.real("a", a, allow_inf=True), check.real("b", b, allow_inf=True)
     if not std > 0:
@@ -215,10 +195,16 @@ def trunc_normal_(out: np.ndarray, mean: float = 0.0, std: float = 1.0, a: float
         raise ValueError(f"a must be < b; got a={a}, b={b}")
     _in_range(fmt if fmt.wide else FLOAT32, mean=mean, std=std)  # values themselves: trunc_params
     tp = trunc_params(mean, std, a, b, fmt)
-    return _fill_out(out, fmt, TRUNC, seed=seed, stream=stream, offset=offset, full_shape=full_shape,
-                     num_threads=num_threads, wide=tp.wide, method=tp.method, loc=tp.loc, scale=tp.scale,
-                     p_lo=tp.p_lo, p_hi=tp.p_hi, mass=tp.mass, coef=tp.coef, clamp_lo=tp.clamp_lo,
-                     clamp_hi=tp.clamp_hi)
+    return Plan(Draw(TRUNC, (mean, std, a, b), dict(wide=tp.wide, method=tp.method, loc=tp.loc, scale=tp.scale,
+                                                    p_lo=tp.p_lo, p_hi=tp.p_hi, mass=tp.mass, coef=tp.coef,
+                                                    clamp_lo=tp.clamp_lo, clamp_hi=tp.clamp_hi)))
+
+
+# The public kernels: each validates every argument before writing anything, fills ``out`` in
+# place with the GIL released, and returns it.
+uniform_ = inplace(uniform, "uniform_", random=True, unbounded=True)
+normal_ = inplace(normal, "normal_", random=True, unbounded=True)
+trunc_normal_ = inplace(trunc_normal, "trunc_normal_", random=True, unbounded=True)
 
 
 def philox4x32(counters, key) -> np.ndarray:

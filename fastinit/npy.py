@@ -81,7 +81,7 @@ def init_npy(path: str | os.PathLike, shape: Sequence[int] | int, scheme: str, *
     dt = _npy_dtype(dtype)
     chunk_bytes = check.integer("chunk_bytes", chunk_bytes, 1, 1 << 62)
     rec = _scheme(scheme)
-    kwargs = rec.resolve(seed, params)
+    fill = rec.prepare(shape, dt, seed=seed, **params)   # bad parameters fail here, before any file is touched
     target = _destination(path)
     shown = str(path) if target == path else f"{path} (a link to {target})"
     parent = target.parent if str(target.parent) else Path(".")
@@ -96,7 +96,6 @@ def init_npy(path: str | os.PathLike, shape: Sequence[int] | int, scheme: str, *
     total = math.prod(shape)
     header = _header(dt, shape)
     _check_free_space(parent, len(header) + total * dt.itemsize, path)
-    rec.check(shape, dt, kwargs)   # bad parameters fail here, before a temporary file or a progress bar
     per = max(1, total if rec.whole_tensor else chunk_bytes // dt.itemsize)   # range() needs a step >= 1
     with _cleanup_before_stop_signals():
         try:
@@ -110,7 +109,7 @@ def init_npy(path: str | os.PathLike, shape: Sequence[int] | int, scheme: str, *
                 buf = np.empty(min(per, total), dt)
                 for start in range(0, total, per):
                     view = buf[:min(per, total - start)]
-                    rec.fn(view, full_shape=shape, offset=start, **kwargs)
+                    fill.flat(view, start)
                     _write(f, view)
                     bar.update(view.nbytes)
                 f.flush()

@@ -1,6 +1,6 @@
 """init_zarr: write an initialized tensor to a zarr v3 array, chunk by chunk, in bounded memory.
 
-Each chunk is filled at its global position by ``fastinit.fill_block``, so the array equals
+Each chunk is filled at its global position (one prepared call, ``Scheme.prepare``), so the array equals
 ``fastinit.init(shape, scheme, seed=...)`` bit for bit for any chunking (and sharding).  zarr is an
 optional extra (``pip install "fastinit-nn[zarr]"``); ``import fastinit`` never imports it.
 """
@@ -22,7 +22,7 @@ from . import _validate as check
 from ._extras import require
 from ._writing import (_check_free_space, file_dtype, _cleanup_before_stop_signals, _destination, _Progress, _sync_directory,
                        remove_tree)
-from .blocks import fill_block
+from ._executor import Fill
 from .registry import scheme as _scheme
 
 # Every chunk is written, also one equal to the fill value (zeros): zarr's check for such chunks
@@ -70,12 +70,11 @@ def init_zarr(path_or_store, shape: Sequence[int] | int, scheme: str, *, chunks=
     dt = file_dtype(dtype, "init_zarr writes", "zarr v3 has no bfloat16 data type")
     chunk_shape = _chunks(chunks, shape)
     rec = _scheme(scheme)
-    kwargs = rec.resolve(seed, params)
+    fill = rec.prepare(shape, dt, seed=seed, **params)   # bad parameters fail here, before anything is created
     workers = _runtime.get_num_threads() if num_workers is None else check.integer("num_workers", num_workers, 1, 1024)
     total = math.prod(shape)
-    rec.check(shape, dt, kwargs)   # bad parameters fail here, before anything is created
     if _is_store(path_or_store):
-        return _write_to_store(zarr, path_or_store, shape, dt, chunk_shape, compressors, rec, kwargs, workers,
+        return _write_to_store(zarr, path_or_store, shape, dt, chunk_shape, compressors, fill, workers,
                                progress, overwrite)
     path = Path(path_or_store)
     target = _destination(path)
@@ -91,7 +90,7 @@ def init_zarr(path_or_store, shape: Sequence[int] | int, scheme: str, *, chunks=
         try:
             array = zarr.create_array(str(tmp), shape=shape, dtype=dt, chunks=chunk_shape, compressors=compressors,
                                       zarr_format=3, config=_CONFIG)
-            _fill_chunks(array, rec, kwargs, workers, progress, path.name,
+            _fill_chunks(array, fill, workers, progress, path.name,
                          reuse_buffers=isinstance(array.store, zarr.storage.LocalStore))
             old = None
             if target.exists():   # replaced only now, with the new array complete
@@ -110,11 +109,11 @@ def init_zarr(path_or_store, shape: Sequence[int] | int, scheme: str, *, chunks=
     return zarr.open_array(str(target), mode="r+")
 
 
-def _write_to_store(zarr, store, shape, dt, chunk_shape, compressors, rec, kwargs, workers, progress, overwrite):
+def _write_to_store(zarr, store, shape, dt, chunk_shape, compressors, fill, workers, progress, overwrite):
     array = zarr.create_array(store, shape=shape, dtype=dt, chunks=chunk_shape, compressors=compressors,
                               zarr_format=3, overwrite=overwrite, config=_CONFIG)
     try:
-        _fill_chunks(array, rec, kwargs, workers, progress, type(store).__name__)
+        _fill_chunks(array, fill, workers, progress, type(store).__name__)
     except BaseException:
         from zarr.core.sync import sync
         sync(array.store_path.delete_dir())    # the array's metadata and chunks
@@ -122,17 +121,16 @@ def _write_to_store(zarr, store, shape, dt, chunk_shape, compressors, rec, kwarg
     return array
 
 
-def _fill_chunks(array, rec, kwargs, workers: int, progress: bool, label: str, reuse_buffers: bool = False) -> None:
+def _fill_chunks(array, fill: Fill, workers: int, progress: bool, label: str, reuse_buffers: bool = False) -> None:
     """Fill and write every chunk of ``array`` (a new zarr array of the tensor's shape and dtype).
     reuse_buffers: only where the store is done with a chunk's memory when its write returns (a
     LocalStore writes it to a file; a MemoryStore keeps a view of it, uncompressed)."""
     shape, chunk_shape, dt = tuple(array.shape), tuple(array.chunks), array.dtype
     if math.prod(shape) == 0:
         return
-    whole = None
-    if rec.whole_tensor:   # one computation for every chunk (a QR): O(size) memory, as init_npy
-        whole = np.empty(shape, dt)
-        rec.fn(whole, **kwargs)
+    if fill.rand is not None and workers > 1:
+        # one thread per chunk when chunks are filled side by side (a team each would oversubscribe)
+        fill.rand = fill.rand._replace(num_threads=1)
     grid = [range(0, n, c) for n, c in zip(shape, chunk_shape)]
     bar = _Progress(math.prod(shape) * dt.itemsize, label, progress)
 
@@ -141,19 +139,14 @@ def _fill_chunks(array, rec, kwargs, workers: int, progress: bool, label: str, r
     def one(starts) -> int:
         bounds = [(s, min(s + c, n)) for s, c, n in zip(starts, chunk_shape, shape)]
         region = tuple(slice(a, b) for a, b in bounds)
-        if whole is not None:
-            block = whole[region]
+        sizes = [b - a for a, b in bounds]
+        if reuse_buffers:   # each worker refills one buffer: fresh memory would fault in every time
+            if getattr(local, "buffer", None) is None:
+                local.buffer = np.empty(math.prod(chunk_shape), dt)
+            block = local.buffer[:math.prod(sizes)].reshape(sizes)
         else:
-            sizes = [b - a for a, b in bounds]
-            if reuse_buffers:   # each worker refills one buffer: fresh memory would fault in every time
-                if getattr(local, "buffer", None) is None:
-                    local.buffer = np.empty(math.prod(chunk_shape), dt)
-                block = local.buffer[:math.prod(sizes)].reshape(sizes)
-            else:
-                block = np.empty(sizes, dt)
-            # one thread per chunk when chunks are filled side by side (random schemes have a team)
-            threads = {"num_threads": 1} if rec.random and workers > 1 else {}
-            fill_block(block, rec.name, shape, bounds, **threads, **kwargs)
+            block = np.empty(sizes, dt)
+        fill.block(block, bounds)   # (a whole-tensor scheme's one computation is shared: O(size), as init_npy)
         array[region] = block
         return block.nbytes
 

@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 from jax.sharding import NamedSharding, PartitionSpec as P  # noqa: E402
 
 import fastinit.jax as fj  # noqa: E402
-from fastinit import _jax_host  # noqa: E402
+from fastinit import _executor  # noqa: E402
 
 assert jax.device_count() == 8, jax.devices()
 # small blocks: one thread spares an OpenMP team per fill (values never depend on the thread count)
@@ -53,13 +53,13 @@ SHAPES = [
 def check(name, init, shape, sharding, label, dtype=jnp.float32, jit=False):
     want = np.asarray(init(KEY, shape, dtype))
     blocks = []
-    real_fill_block = fj.fill_block   # called by fastinit.jax under jit, by fastinit._jax_host eagerly
+    real_block = _executor.Fill.block   # every block fill: fastinit.jax's under jit, fastinit._jax_host's eagerly
 
-    def spy(out, *args, **kwargs):
+    def spy(fill, out, bounds):
         blocks.append(out.size)
-        return real_fill_block(out, *args, **kwargs)
+        return real_block(fill, out, bounds)
 
-    fj.fill_block = _jax_host.fill_block = spy
+    _executor.Fill.block = spy
     try:
         if jit:
             got = jax.jit(lambda k: init(k, shape, dtype, out_sharding=sharding))(KEY)
@@ -69,7 +69,7 @@ def check(name, init, shape, sharding, label, dtype=jnp.float32, jit=False):
         # call returns, and must see the spy, not the restored function
         got = jax.block_until_ready(got)
     finally:
-        fj.fill_block = _jax_host.fill_block = real_fill_block
+        _executor.Fill.block = real_block
     where = f"{name} {shape} {np.dtype(dtype).name} {label}{' jit' if jit else ''}"
     if isinstance(sharding, P):
         concrete = NamedSharding(jax.sharding.get_mesh(), sharding)

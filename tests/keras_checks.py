@@ -71,15 +71,15 @@ def check_distributed():
     from keras.distribution import DataParallel, DeviceMesh, LayoutMap, ModelParallel, TensorLayout
 
     assert len(jax.devices()) == 8
-    fills = []   # (full_shape, block shape) of every fill_block call
-    from fastinit import _jax_host   # the JAX plumbing fastinit.keras shares with fastinit.jax
-    real_fill_block = _jax_host.fill_block
+    fills = []   # (full_shape, block shape) of every block fill
+    from fastinit import _executor   # where every block of every adapter is filled
+    real_block = _executor.Fill.block
 
-    def recording_fill_block(out, scheme, full_shape, index, **kwargs):
-        fills.append((tuple(full_shape), out.shape))
-        return real_fill_block(out, scheme, full_shape, index, **kwargs)
+    def recording_block(fill, out, bounds):
+        fills.append((fill.full, out.shape))
+        return real_block(fill, out, bounds)
 
-    _jax_host.fill_block = recording_fill_block
+    _executor.Fill.block = recording_block
 
     # (layer, weight, shape, scheme, seed); d2 is bfloat16
     specs = [("emb", "embeddings", (64, 24), "random_uniform", 1), ("d1", "kernel", (24, 32), "glorot_uniform", 2),
@@ -126,9 +126,6 @@ def check_distributed():
             sharding = NamedSharding(mesh.backend_mesh, spec)
             block_shape = sharding.shard_shape(shape)
             mine = [b for full, b in fills if full == shape]
-            if scheme == "orthogonal":   # whole-tensor: one QR, sliced; fill_block not used
-                assert mine == [], (label, layer, mine)
-                continue
             distinct = len({tuple((sl.start, sl.stop) for sl in index)
                             for index in sharding.devices_indices_map(shape).values()})
             assert mine == [block_shape] * distinct, (label, layer, mine, block_shape, distinct)

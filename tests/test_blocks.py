@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import fastinit
-from fastinit import blocks
+from fastinit import _executor
 
 SCHEMES = [
     ("uniform_", {"a": -1.0, "b": 2.0}), ("normal_", {"std": 0.5}), ("trunc_normal_", {"std": 0.3}),
@@ -67,8 +67,8 @@ def test_every_block_of_a_grid_tiles_the_whole():
 @pytest.mark.parametrize("long_run,budget", [(1 << 16, 1 << 22), (4, 1 << 22), (1 << 16, 50), (1 << 16, 1)])
 def test_each_way_of_filling_runs_gives_the_same_values(monkeypatch, long_run, budget):
     """Runs in place, one span through a temporary, and spans split to fit the budget."""
-    monkeypatch.setattr(blocks, "LONG_RUN", long_run)
-    monkeypatch.setattr(blocks, "SPAN_BUDGET", budget)
+    monkeypatch.setattr(_executor, "LONG_RUN", long_run)
+    monkeypatch.setattr(_executor, "SPAN_BUDGET", budget)
     shape = (7, 8, 9, 5)
     whole = fastinit.init(shape, "trunc_normal_", seed=2, std=0.5)
     index = (slice(1, 6), slice(2, 7), slice(3, 8), slice(1, 4))

@@ -81,9 +81,9 @@ def test_existing_array_kept_unless_overwrite(tmp_path):
 
 
 def test_failure_midway_leaves_nothing(tmp_path, monkeypatch):
-    from fastinit import zarr as fz
+    from fastinit import _executor
     calls = []
-    real = fz.fill_block
+    real = _executor.Fill.block   # each chunk's fill
 
     def failing(*args, **kwargs):
         calls.append(1)
@@ -91,7 +91,7 @@ def test_failure_midway_leaves_nothing(tmp_path, monkeypatch):
             raise OSError(28, "No space left on device")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(fz, "fill_block", failing)
+    monkeypatch.setattr(_executor.Fill, "block", failing)
     with pytest.raises(OSError, match="No space left"):
         fastinit.init_zarr(tmp_path / "t.zarr", (64, 8), "normal", chunks=(8, 8), seed=1, num_workers=1, progress=False)
     assert os.listdir(tmp_path) == []

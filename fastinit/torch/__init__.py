@@ -60,22 +60,20 @@ del require
 
 from ..fans import calculate_gain
 from ._core import ArgumentError
-from ._init import (_DEPRECATED, constant_, dirac_, eye_, kaiming_normal_, kaiming_uniform_, normal_, orthogonal_,
-                    sparse_, trunc_normal_, uniform_, xavier_normal_, xavier_uniform_, zeros_, ones_)
 from . import _init
 from ._materialize import UninitializedError, materialize, reset_parameters
 from ._patch import patch
 from ._torchrec import deferred_init
 
-__all__ = ["uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_", "eye_", "dirac_",
-           "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_",
-           "calculate_gain", "patch", "materialize", "reset_parameters", "deferred_init", "ArgumentError",
-           "UninitializedError"]
+# torch.nn.init's functions (one per scheme declared with a torch name) and the rest of the API
+globals().update({name: getattr(_init, name) for name in _init._SCHEMES})
+__all__ = [*_init._SCHEMES, "calculate_gain", "patch", "materialize", "reset_parameters", "deferred_init",
+           "ArgumentError", "UninitializedError"]
 
 # torch.nn.init's deprecated spellings (uniform, normal, ...), as torch.nn.init has them
-globals().update({name: getattr(_init, name) for name in _DEPRECATED})
+globals().update({name: getattr(_init, name) for name in _init._DEPRECATED})
 
-for _name in __all__ + list(_DEPRECATED):
+for _name in __all__ + list(_init._DEPRECATED):
     _obj = globals()[_name]
     if getattr(_obj, "__module__", "").startswith("fastinit.torch."):
         _obj.__module__ = __name__     # (documented and shown as fastinit.torch.<name>)

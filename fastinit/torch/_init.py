@@ -2,18 +2,21 @@
 return values (the rules are in the package docstring, fastinit/torch/__init__.py)."""
 from __future__ import annotations
 
+import inspect
 import math
 import warnings
+from typing import Callable
 
 import torch as _torch
 import torch.nn.init as _tinit
 
+from ..initializers import SCHEMES as _RECORDS
 from ..registry import scheme as _scheme
 from . import _dtensor
 from ._core import FILLED as _FILLED, fill_through_numpy, is_dtensor
 
-_SCHEMES = ("uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_", "eye_", "dirac_",
-            "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_")
+# the schemes declared with a torch.nn.init name: each becomes a drop-in below
+_SCHEMES = tuple(rec.torch for rec in _RECORDS if rec.torch)
 # torch.nn.init's deprecated spellings (each warns and calls the underscore function)
 _DEPRECATED = tuple(n[:-1] for n in _SCHEMES if hasattr(_tinit, n[:-1]) and hasattr(_tinit, n))
 
@@ -86,17 +89,18 @@ def _torch_checks(scheme: str, tensor: _torch.Tensor, params: dict) -> None:
     groups), run by torch's code on a meta tensor of the same shape (nothing allocated), so they
     raise exactly what torch raises.  (Not the whole function: sampling on meta costs ~1 ms.)
     Numeric parameters are checked by fastinit's kernels (see ArgumentError)."""
-    if scheme in ("uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_"):
+    kind = _scheme(scheme).torch_check
+    if kind is None:
         return                                  # (no shape checks in torch)
     meta = _torch.empty(tensor.shape, dtype=tensor.dtype, device="meta")
-    if scheme in ("dirac_", "orthogonal_", "sparse_"):
+    if kind == "call":
         _TORCH[scheme](meta, **params)          # checks, then returns at once for a meta tensor
-    elif scheme in ("xavier_uniform_", "xavier_normal_"):
+    elif kind == "fans":
         _tinit._calculate_fan_in_and_fan_out(meta)
-    elif scheme in ("kaiming_uniform_", "kaiming_normal_"):
+    elif kind == "kaiming":
         _tinit._calculate_correct_fan(meta, params["mode"])
         _tinit.calculate_gain(params["nonlinearity"], params["a"])
-    elif scheme == "eye_" and meta.dim() != 2:
+    elif kind == "rank2" and meta.dim() != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
 
 
@@ -156,63 +160,36 @@ def _apply(tensor, scheme: str, generator=None, **params):
     return fill_through_numpy(tensor, lambda arr, dtype: rec.fn(arr, dtype=dtype, **params))
 
 
-def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator=None):
-    """U[a, b)."""
-    return _apply(tensor, "uniform_", generator, a=a, b=b)
+def _drop_in(rec) -> Callable:
+    """torch.nn.init's function of a declared scheme: ``(tensor, *torch's parameters[, generator=None])``,
+    the parameters and defaults those of the scheme's plan (tests/test_schemes.py checks them
+    against torch's), filled by :func:`_apply`."""
+    P = inspect.Parameter
+    own = [p for p in list(inspect.signature(rec.plan).parameters.values())[2:] if p.kind == P.POSITIONAL_OR_KEYWORD]
+    extra = [P("generator", P.POSITIONAL_OR_KEYWORD, default=None)] if rec.random else []
+    sig = inspect.Signature([P("tensor", P.POSITIONAL_OR_KEYWORD), *own, *extra])
+
+    def drop_in(*args, **kwargs):
+        if "seed" in kwargs and rec.random:
+            raise TypeError(f"{rec.torch}() takes no seed= (torch.nn.init's signature): pass "
+                            f"generator=torch.Generator().manual_seed(seed), or call torch.manual_seed(seed) "
+                            f"first; fastinit.{rec.torch}(array, seed=...) fills a numpy array")
+        try:
+            bound = sig.bind(*args, **kwargs)
+        except TypeError as e:
+            raise TypeError(f"{rec.torch}() {e}") from None
+        bound.apply_defaults()
+        params = dict(bound.arguments)
+        tensor, generator = params.pop("tensor"), params.pop("generator", None)
+        return _apply(tensor, rec.torch, generator, **params)
+
+    drop_in.__name__ = drop_in.__qualname__ = rec.torch
+    drop_in.__doc__ = rec.plan.__doc__
+    drop_in.__signature__ = sig
+    return drop_in
 
 
-def normal_(tensor, mean: float = 0.0, std: float = 1.0, generator=None):
-    """N(mean, std²)."""
-    return _apply(tensor, "normal_", generator, mean=mean, std=std)
-
-
-def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0, generator=None):
-    """N(mean, std²) truncated to [a, b] (absolute bounds), single pass by inversion."""
-    return _apply(tensor, "trunc_normal_", generator, mean=mean, std=std, a=a, b=b)
-
-
-def constant_(tensor, val: float):
-    return _apply(tensor, "constant_", val=val)
-
-
-def zeros_(tensor):
-    return _apply(tensor, "zeros_")
-
-
-def ones_(tensor):
-    return _apply(tensor, "ones_")
-
-
-def eye_(tensor):
-    return _apply(tensor, "eye_")
-
-
-def dirac_(tensor, groups: int = 1):
-    return _apply(tensor, "dirac_", groups=groups)
-
-
-def xavier_uniform_(tensor, gain: float = 1.0, generator=None):
-    return _apply(tensor, "xavier_uniform_", generator, gain=gain)
-
-
-def xavier_normal_(tensor, gain: float = 1.0, generator=None):
-    return _apply(tensor, "xavier_normal_", generator, gain=gain)
-
-
-def kaiming_uniform_(tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", generator=None):
-    return _apply(tensor, "kaiming_uniform_", generator, a=a, mode=mode, nonlinearity=nonlinearity)
-
-
-def kaiming_normal_(tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", generator=None):
-    return _apply(tensor, "kaiming_normal_", generator, a=a, mode=mode, nonlinearity=nonlinearity)
-
-
-def orthogonal_(tensor, gain: float = 1, generator=None):
-    return _apply(tensor, "orthogonal_", generator, gain=gain)
-
-
-def sparse_(tensor, sparsity: float, std: float = 0.01, generator=None):
-    return _apply(tensor, "sparse_", generator, sparsity=sparsity, std=std)
+globals().update({rec.torch: _drop_in(rec) for rec in _RECORDS if rec.torch})
 
 
 def _deprecated(fn):

@@ -16,6 +16,7 @@ def _copy(fn: types.FunctionType) -> types.FunctionType:
     ``from fastinit.torch import normal_``; same frames as fn, so warnings point where they should."""
     twin = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
     twin.__kwdefaults__, twin.__doc__, twin.__qualname__ = fn.__kwdefaults__, fn.__doc__, fn.__qualname__
+    twin.__dict__.update(fn.__dict__)   # (its __signature__: the drop-ins are made with one)
     twin.__module__ = "fastinit.torch"
     return twin
 
