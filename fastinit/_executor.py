@@ -92,16 +92,16 @@ class Fill:
                 flat[idx] = encode(np.array([self.plan.marks.value]), flat, self.fmt)[0]
 
     def _draw(self, flat: np.ndarray, first: int) -> None:
-        draw = self.plan.base
         if self._params is None:
+            draw = self.plan.base
             self._params = Params(dist=draw.dist, dtype=self.fmt.code, seed=self.rand.seed, stream=self.rand.stream,
                                   **draw.kernel)
-        kind = f"{Dist(draw.dist).name.lower()} {self.fmt.name}"   # fills the thread chooser compares
-        threads, automatic = _runtime.fill_threads(self.rand.num_threads, flat.size, kind)
+            self._kind = f"{Dist(draw.dist).name.lower()} {self.fmt.name}"   # fills the thread chooser compares
+        threads, automatic = _runtime.fill_threads(self.rand.num_threads, flat.size, self._kind)
         if flat.size:
             cost = _fill.fill(flat.view(np.uint8), self._params, first, threads, _runtime.path_code())
             if automatic:
-                _runtime.record_fill(flat.size, cost, kind)
+                _runtime.record_fill(flat.size, cost, self._kind)
 
     def whole(self, dtype) -> np.ndarray:
         """The whole tensor of a Whole plan (computed on first use)."""

@@ -127,3 +127,15 @@ def test_numpy_array_gets_the_numpy_function_named():
     with pytest.raises(TypeError, match=r"got ndarray; to fill a numpy array in place use fastinit\.xavier_uniform_\("):
         ft.xavier_uniform_(np.empty((3, 4), np.float32))
     assert callable(fastinit.xavier_uniform_)
+
+
+@pytest.mark.parametrize("name", ["normal_", "xavier_uniform_", "orthogonal_"])
+def test_seed_keyword_points_to_torchs_ways_of_seeding(name):
+    """torch.nn.init's signatures take generator=, not seed=: the error says what to do instead."""
+    t = torch.full((4, 4), 7.0)
+    with pytest.raises(TypeError, match=rf"^{name}\(\) takes no seed= .*generator=torch.Generator\(\).manual_seed\(seed\)"
+                                        r".*torch.manual_seed\(seed\)"):
+        getattr(ft, name)(t, seed=0)
+    assert (t == 7.0).all()
+    with pytest.raises(TypeError, match=rf"^{name}\(\) got an unexpected keyword argument 'sed'$"):
+        getattr(ft, name)(t, sed=0)

@@ -163,30 +163,35 @@ def _apply(tensor, scheme: str, generator=None, **params):
 def _drop_in(rec) -> Callable:
     """torch.nn.init's function of a declared scheme: ``(tensor, *torch's parameters[, generator=None])``,
     the parameters and defaults those of the scheme's plan (tests/test_schemes.py checks them
-    against torch's), filled by :func:`_apply`."""
+    against torch's), filled by :func:`_apply`.  Written out and compiled, as dataclasses makes its
+    methods: binding a Signature per call would cost more than a small fill."""
     P = inspect.Parameter
     own = [p for p in list(inspect.signature(rec.plan).parameters.values())[2:] if p.kind == P.POSITIONAL_OR_KEYWORD]
-    extra = [P("generator", P.POSITIONAL_OR_KEYWORD, default=None)] if rec.random else []
-    sig = inspect.Signature([P("tensor", P.POSITIONAL_OR_KEYWORD), *own, *extra])
-
-    def drop_in(*args, **kwargs):
-        if "seed" in kwargs and rec.random:
-            raise TypeError(f"{rec.torch}() takes no seed= (torch.nn.init's signature): pass "
-                            f"generator=torch.Generator().manual_seed(seed), or call torch.manual_seed(seed) "
-                            f"first; fastinit.{rec.torch}(array, seed=...) fills a numpy array")
-        try:
-            bound = sig.bind(*args, **kwargs)
-        except TypeError as e:
-            raise TypeError(f"{rec.torch}() {e}") from None
-        bound.apply_defaults()
-        params = dict(bound.arguments)
-        tensor, generator = params.pop("tensor"), params.pop("generator", None)
-        return _apply(tensor, rec.torch, generator, **params)
-
-    drop_in.__name__ = drop_in.__qualname__ = rec.torch
+    params = [P("tensor", P.POSITIONAL_OR_KEYWORD), *own]
+    if rec.random:
+        params.append(P("generator", P.POSITIONAL_OR_KEYWORD, default=None))
+    defaults = {f"_default_{p.name}": p.default for p in params if p.default is not P.empty}
+    header = ", ".join(p.name if p.default is P.empty else f"{p.name}=_default_{p.name}" for p in params)
+    passed = ", ".join(f"{p.name}={p.name}" for p in own)
+    source = (f"def {rec.torch}({header}, **unexpected):\n"
+              f"    if unexpected:\n"
+              f"        _unexpected({rec.torch!r}, unexpected)\n"
+              f"    return _apply(tensor, {rec.torch!r}, {'generator' if rec.random else 'None'}, {passed})\n")
+    made = dict(defaults)   # (the defaults by name; _apply is looked up in this module, as a def here would)
+    exec(source, globals(), made)   # noqa: S102  (our own source, from the record's parameter names)
+    drop_in = made[rec.torch]
     drop_in.__doc__ = rec.plan.__doc__
-    drop_in.__signature__ = sig
+    drop_in.__signature__ = inspect.Signature(params)   # (without the catch-all: torch's signature)
     return drop_in
+
+
+def _unexpected(name: str, kwargs: dict):
+    key = next(iter(kwargs))
+    if key == "seed":
+        raise TypeError(f"{name}() takes no seed= (torch.nn.init's signature): pass "
+                        f"generator=torch.Generator().manual_seed(seed), or call torch.manual_seed(seed) "
+                        f"first; fastinit.{name}(array, seed=...) fills a numpy array")
+    raise TypeError(f"{name}() got an unexpected keyword argument {key!r}")
 
 
 globals().update({rec.torch: _drop_in(rec) for rec in _RECORDS if rec.torch})
