@@ -196,9 +196,21 @@ def _run(scheme: str, params: dict, key, shape, dtype, out_sharding) -> jax.Arra
                                  jax.ShapeDtypeStruct(shape, dt), words, vmap_method="sequential")
     seed = seed_of(key) if rec.random else None   # non-random schemes ignore the key, as JAX's do
     sharding = concrete_sharding(out_sharding, "out_sharding", _SHARDINGS)
+    if out_sharding is None:
+        sharding = _replicated_over_context_mesh(len(shape))
     if sharding is not None:
         _check_params(scheme, params, shape, dt)
     return filled(scheme, params, shape, dt, seed, sharding)
+
+
+def _replicated_over_context_mesh(ndim: int):
+    """Under ``jax.set_mesh``, JAX's own initializers (any array JAX creates) return arrays
+    replicated over the mesh (Flax's ``with_partitioning`` then reshards them, which needs a
+    NamedSharding); outside one, None (a single device)."""
+    mesh = jax.sharding.get_mesh()
+    if mesh.empty:
+        return None
+    return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec(*([None] * ndim)))
 
 
 def _initializer(name: str, scheme: str, params: dict, default_dtype, doc: str) -> Callable:

@@ -361,6 +361,46 @@ def test_sharded_equals_unsharded_on_8_devices():
     assert count >= 70, run.stdout
 
 
+AUTO_MESH = """
+import os
+os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=4"
+import jax, jax.numpy as jnp, numpy as np
+import flax.linen as nn
+import fastinit, fastinit.jax as fj
+
+for axis_type in (jax.sharding.AxisType.Auto, jax.sharding.AxisType.Explicit):
+    mesh = jax.make_mesh((4,), ("model",), axis_types=(axis_type,))
+    with jax.set_mesh(mesh):
+        eager = fj.glorot_uniform()(jax.random.key(3), (16, 8))
+        theirs = jax.nn.initializers.glorot_uniform()(jax.random.key(3), (16, 8))
+    assert eager.sharding.is_equivalent_to(theirs.sharding, 2), (eager.sharding, theirs.sharding)
+    assert np.array_equal(np.asarray(eager), fastinit.init((16, 8), "glorot_uniform", seed=fj.seed_of(jax.random.key(3))))
+
+# Flax's with_partitioning under a mesh of Auto axes (with Explicit ones it fails for jax's own too)
+mesh = jax.make_mesh((4,), ("model",), axis_types=(jax.sharding.AxisType.Auto,))
+got = {}
+for name, kernel_init in (("jax", jax.nn.initializers.glorot_uniform()), ("fastinit", fj.glorot_uniform())):
+    class M(nn.Module):
+        @nn.compact
+        def __call__(self, x):
+            return nn.Dense(8, kernel_init=nn.with_partitioning(kernel_init, (None, "model")))(x)
+    with jax.set_mesh(mesh):
+        got[name] = M().init(jax.random.key(0), jnp.ones((2, 16)))["params"]["Dense_0"]["kernel"].value
+assert got["fastinit"].sharding.is_equivalent_to(got["jax"].sharding, 2), (got["fastinit"].sharding, got["jax"].sharding)
+print("ok")
+"""
+
+
+def test_context_mesh_arrays_are_on_the_mesh_as_jaxs_own():
+    """Under jax.set_mesh (Auto or Explicit axes), fastinit.jax's arrays are replicated over the mesh,
+    as JAX's own initializers' are, so Flax's with_partitioning can reshard them (a single-device
+    array made it fail: 'The sharding on the input must be a NamedSharding')."""
+    pytest.importorskip("flax")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    run = subprocess.run([sys.executable, "-c", AUTO_MESH], capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0 and run.stdout.strip().endswith("ok"), run.stdout[-2000:] + run.stderr[-4000:]
+
+
 # ---------------------------------------------------------------- Flax
 
 def test_flax_nnx_linear_kernel_is_fastinit_init():

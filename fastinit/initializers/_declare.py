@@ -10,6 +10,7 @@ builders of fastinit.jax (``jax=``).
 from __future__ import annotations
 
 import difflib
+import functools
 import inspect
 import math
 from dataclasses import dataclass, field
@@ -51,9 +52,9 @@ class Scheme:
     jax: str | None = None
     export: bool = True
 
-    @property
+    @functools.cached_property
     def accepted(self) -> tuple[str, ...]:
-        """The keyword parameters ``fastinit.init`` passes on to ``fn`` (all but out)."""
+        """The keyword parameters ``fastinit.init`` passes on to ``fn`` (all but out; read once)."""
         return tuple(p for p in inspect.signature(self.fn).parameters if p != "out")
 
     def check_params(self, params: dict, reserved: tuple[str, ...] = ()) -> None:
