@@ -140,6 +140,33 @@ def _check_free_space(directory: Path, nbytes: int, path: Path) -> None:
                                     f"{directory} has {_gib(free)} free; nothing was written")
 
 
+def _available_memory() -> int | None:
+    """MemAvailable from /proc/meminfo, in bytes (None where it cannot be read)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def whole_tensor_first(rec, nbytes: int, shown: str, progress: bool) -> None:
+    """A scheme that needs the whole tensor (a QR, a per-column mask) holds it in memory before the
+    first byte is written: refused up front when it cannot fit in the memory available, and said
+    on stderr when progress is shown (its bar then moves as the computed tensor is written)."""
+    if not rec.whole_tensor:
+        return
+    available = _available_memory()
+    if available is not None and nbytes > available:
+        raise MemoryError(f"cannot write {shown}: scheme {rec.name!r} needs the whole tensor in memory, "
+                          f"{_gib(nbytes)}, and {_gib(available)} is available; nothing was written")
+    if progress:
+        print(f"{shown}: {rec.name} needs the whole tensor: computing it in memory ({_gib(nbytes)}) "
+              "before writing it", file=sys.stderr, flush=True)
+
+
 def _sync_directory(directory: Path) -> None:
     """Make the rename durable (POSIX); where directories cannot be opened, the rename still stands."""
     try:

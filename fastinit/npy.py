@@ -14,7 +14,8 @@ import numpy as np
 
 from . import _validate as check
 from ._writing import (FILE_DTYPES, STOP_SIGNALS, Terminated, _check_free_space, _cleanup_before_stop_signals,  # noqa: F401
-                       _destination, _Progress, _raise_terminated, _remove, _sync_directory, file_dtype)
+                       _destination, _Progress, _raise_terminated, _remove, _sync_directory, file_dtype,
+                       whole_tensor_first)
 from .registry import scheme as _scheme
 
 NPY_DTYPES = FILE_DTYPES
@@ -96,7 +97,8 @@ def init_npy(path: str | os.PathLike, shape: Sequence[int] | int, scheme: str, *
     total = math.prod(shape)
     header = _header(dt, shape)
     _check_free_space(parent, len(header) + total * dt.itemsize, path)
-    per = max(1, total if rec.whole_tensor else chunk_bytes // dt.itemsize)   # range() needs a step >= 1
+    whole_tensor_first(rec, total * dt.itemsize, shown, progress)
+    per = max(1, chunk_bytes // dt.itemsize)   # range() needs a step >= 1
     with _cleanup_before_stop_signals():
         try:
             fd, tmp = _create_temporary(parent, target.name, _existing_mode(target))
@@ -106,10 +108,17 @@ def init_npy(path: str | os.PathLike, shape: Sequence[int] | int, scheme: str, *
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(header)
-                buf = np.empty(min(per, total), dt)
+                if rec.whole_tensor:   # computed at once (in place: no second copy), written chunk by chunk
+                    buf = np.empty(total, dt)
+                    fill.flat(buf, 0)
+                else:
+                    buf = np.empty(min(per, total), dt)
                 for start in range(0, total, per):
-                    view = buf[:min(per, total - start)]
-                    fill.flat(view, start)
+                    if rec.whole_tensor:
+                        view = buf[start:start + per]
+                    else:
+                        view = buf[:min(per, total - start)]
+                        fill.flat(view, start)
                     _write(f, view)
                     bar.update(view.nbytes)
                 f.flush()

@@ -21,7 +21,7 @@ from . import _runtime
 from . import _validate as check
 from ._extras import require
 from ._writing import (_check_free_space, file_dtype, _cleanup_before_stop_signals, _destination, _Progress, _sync_directory,
-                       remove_tree)
+                       remove_tree, whole_tensor_first)
 from ._executor import Fill
 from .registry import scheme as _scheme
 
@@ -73,6 +73,8 @@ def init_zarr(path_or_store, shape: Sequence[int] | int, scheme: str, *, chunks=
     fill = rec.prepare(shape, dt, seed=seed, **params)   # bad parameters fail here, before anything is created
     workers = _runtime.get_num_threads() if num_workers is None else check.integer("num_workers", num_workers, 1, 1024)
     total = math.prod(shape)
+    whole_tensor_first(rec, total * dt.itemsize, type(path_or_store).__name__ if _is_store(path_or_store)
+                       else str(path_or_store), progress)
     if _is_store(path_or_store):
         return _write_to_store(zarr, path_or_store, shape, dt, chunk_shape, compressors, fill, workers,
                                progress, overwrite)

@@ -233,3 +233,29 @@ def test_bad_parameters_fail_before_any_file_or_progress(tmp_path, monkeypatch, 
         npy.init_npy(tmp_path / "x.npy", (10, 3), "trunc_normal_", seed=0, std=-1.0)
     assert capsys.readouterr().err == ""
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("writer", ["npy", "zarr"])
+def test_whole_tensor_schemes_are_refused_up_front_when_memory_cannot_hold_them(tmp_path, monkeypatch, writer):
+    """orthogonal/sparse hold the whole tensor before the first byte is written: refused with
+    nothing written when it cannot fit in the memory available (other schemes stream)."""
+    from fastinit import _writing
+    monkeypatch.setattr(_writing, "_available_memory", lambda: 1000)
+    path = tmp_path / f"t.{writer}"
+    write = fastinit.init_npy if writer == "npy" else fastinit.init_zarr
+    with pytest.raises(MemoryError, match=r"scheme 'orthogonal_' needs the whole tensor in memory, .* is available; "
+                                          r"nothing was written"):
+        write(path, (40, 30), "orthogonal_", seed=1, progress=False)
+    assert os.listdir(tmp_path) == []
+    write(path, (40, 30), "normal", seed=1, progress=False)    # (a streaming scheme needs one chunk)
+
+
+def test_whole_tensor_schemes_say_so_and_are_written_chunk_by_chunk(tmp_path, capsys, monkeypatch):
+    writes = []
+    real = fastinit.npy._write
+    monkeypatch.setattr(fastinit.npy, "_write", lambda f, chunk: writes.append(chunk.size) or real(f, chunk))
+    path = tmp_path / "q.npy"
+    fastinit.init_npy(path, (64, 48), "orthogonal", seed=3, chunk_bytes=1024, progress=True)
+    assert "orthogonal needs the whole tensor: computing it in memory" in capsys.readouterr().err
+    assert writes == [256] * 12                                # the progress moves chunk by chunk
+    assert np.array_equal(np.load(path), fastinit.init((64, 48), "orthogonal", seed=3))
