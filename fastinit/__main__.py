@@ -16,6 +16,7 @@ USAGE = """usage: python -m fastinit COMMAND [options]
 commands:
   bench     fastinit side by side with numpy, torch and the memory limit
   init      write an initialized tensor to a .npy file or a zarr array, in bounded memory
+  schemes   list the schemes, or (schemes NAME) one scheme's parameters and formula
 
 Run python -m fastinit COMMAND --help for a command's options; --version prints the version.
 
@@ -142,7 +143,8 @@ def init_command(argv: list[str]) -> int:
                         "may use, or one on a machine busy enough that a team is no faster)")
     p.add_argument("--force", action="store_true", help="replace --out if it exists (its mode is kept)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("params", nargs="*", type=_param, metavar="name=value", help="scheme parameters, e.g. gain=2.0")
+    p.add_argument("params", nargs="*", type=_param, metavar="name=value",
+                   help="scheme parameters, e.g. gain=2.0 (python -m fastinit schemes NAME lists a scheme's)")
     a = p.parse_args(_join_negative_shape(argv))
     suffix = os.path.splitext(a.out.rstrip("/"))[1].lower()
     if suffix not in FORMATS:
@@ -160,8 +162,7 @@ def init_command(argv: list[str]) -> int:
     try:
         random = fastinit.scheme(a.scheme).random
     except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        p.error(f"--scheme: {e}")
     if not random and a.seed is not None:
         p.error(f"--seed: scheme {a.scheme!r} is not random and takes no seed")
     seed = (a.seed if a.seed is not None else fastinit._seeding.next_seed()) if random else None
@@ -174,8 +175,7 @@ def init_command(argv: list[str]) -> int:
             try:
                 import zarr  # noqa: F401
             except ImportError:
-                print('error: --out NAME.zarr needs zarr: pip install "fastinit-nn[zarr]"', file=sys.stderr)
-                return 2
+                p.exit(2, f'{p.prog}: error: --out NAME.zarr needs zarr: pip install "fastinit-nn[zarr]"\n')
             fastinit.init_zarr(a.out, a.shape, a.scheme, chunks=a.chunks, dtype=a.dtype, seed=seed,
                                progress=not a.no_progress, overwrite=a.force, **params)
         else:
@@ -187,9 +187,8 @@ def init_command(argv: list[str]) -> int:
     except npy.Terminated as stop:
         print(f"\nstopped by {signal.Signals(stop.signum).name}: {a.out} was not written", file=sys.stderr)
         return _die_by_signal(stop.signum)
-    except (ValueError, TypeError, OSError) as e:
-        print(f"error: {_message(e)}", file=sys.stderr)
-        return 2
+    except (ValueError, TypeError, OSError, MemoryError) as e:   # (argparse's format, without the usage block)
+        p.exit(2, f"{p.prog}: error: {_message(e)}\n")
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -234,8 +233,42 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if command == "init":
         return init_command(rest)
-    print(f"unknown command {command!r}; run python -m fastinit --help", file=sys.stderr)
+    if command == "schemes":
+        return schemes_command(rest)
+    print(f"python -m fastinit: error: unknown command {command!r} (choose from bench, init, schemes); "
+          "run python -m fastinit --help", file=sys.stderr)
     return 2
+
+
+def schemes_command(argv: list[str]) -> int:
+    """Every scheme name with its first docstring line, or one scheme's parameters and docstring."""
+    import inspect
+
+    import fastinit
+
+    p = argparse.ArgumentParser(prog="python -m fastinit schemes",
+                                description="List the schemes, or show one scheme's parameters (name=value for init).")
+    p.add_argument("name", nargs="?", help="a scheme name")
+    a = p.parse_args(argv)
+    if a.name is None:
+        for name in fastinit.schemes():
+            rec = fastinit.scheme(name)
+            first = (rec.plan.__doc__ or "").strip().splitlines()[0] if rec.plan.__doc__ else ""
+            print(f"{name:20s} {first}")
+        return 0
+    try:
+        rec = fastinit.scheme(a.name)
+    except ValueError as e:
+        p.error(str(e))
+    shown = list(inspect.signature(rec.plan).parameters.values())[2:]
+    print(f"{a.name}: {'random (takes --seed)' if rec.random else 'not random'}"
+          f"{'; needs the whole tensor in memory' if rec.whole_tensor else ''}")
+    print("parameters (name=value): " + (", ".join(
+        param.name if param.default is inspect.Parameter.empty else f"{param.name}={param.default!r}"
+        for param in shown) or "none"))
+    print()
+    print(inspect.cleandoc(rec.plan.__doc__ or ""))
+    return 0
 
 
 if __name__ == "__main__":

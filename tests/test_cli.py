@@ -235,3 +235,30 @@ def test_shape_separators(tmp_path, shape):
               timeout=120)
     assert out.returncode == 0, out.stderr
     assert np.load(tmp_path / "t.npy").shape == (30, 8)
+
+
+def test_every_error_has_argparses_format(tmp_path):
+    """Usage errors (argparse's own, an unknown scheme) and failures of the run alike read
+    '<prog>: error: <what>', exit status 2, nothing written."""
+    cases = [(["init", "--shape", "10", "--scheme", "nope", "--out", "t.npy"], "python -m fastinit init: error: --scheme: unknown scheme 'nope'"),
+             (["init", "--shape", "10", "--scheme", "eye", "--out", "t.npy"],
+              "python -m fastinit init: error: Only tensors with 2 dimensions are supported"),
+             (["init", "--shape", "10x", "--scheme", "normal", "--out", "t.npy"], "python -m fastinit init: error: argument --shape"),
+             (["frob"], "python -m fastinit: error: unknown command 'frob' (choose from bench, init, schemes)")]
+    for args, message in cases:
+        r = run(args, tmp_path)
+        assert r.returncode == 2 and message in r.stderr, (args, r.stderr)
+        assert not any(line.startswith("error:") for line in r.stderr.splitlines()), r.stderr
+    assert os.listdir(tmp_path) == []
+
+
+def test_schemes_lists_names_and_one_schemes_parameters(tmp_path):
+    r = run(["schemes"], tmp_path)
+    assert r.returncode == 0
+    assert sorted(line.split()[0] for line in r.stdout.splitlines()) == fastinit.schemes()
+    r = run(["schemes", "kaiming_uniform"], tmp_path)
+    assert r.returncode == 0 and "random (takes --seed)" in r.stdout
+    assert "parameters (name=value): a=0, mode='fan_in', nonlinearity='leaky_relu'" in r.stdout
+    r = run(["schemes", "eye"], tmp_path)
+    assert "eye: not random" in r.stdout and "parameters (name=value): none" in r.stdout
+    assert "python -m fastinit schemes NAME" in " ".join(run(["init", "--help"], tmp_path).stdout.split())
