@@ -169,13 +169,13 @@ class Fill:
 
 # ---------------------------------------------------------------- in-place functions from plans
 
-_TAIL_DOC = ("``full_shape`` (the whole tensor ``out`` is a shard of, for fans and structure) and ``offset`` "
-             "(the row-major index of out's first element in it) make a shard exactly its slice of the whole fill; "
-             "``dtype='bfloat16'``/``'float16'`` reads uint16 ``out`` as that format.")
+_TAIL_DOC = """``full_shape`` (the whole tensor ``out`` is a shard of, for fans and structure) and
+    ``offset`` (the row-major index of out's first element in it) make a shard exactly its slice
+    of the whole fill; ``dtype='bfloat16'``/``'float16'`` reads uint16 ``out`` as that format."""
 _RANDOM_DOC = "``seed`` (None: a fresh one), ``stream`` and ``num_threads`` as the kernels take them."
 
 
-def inplace(plan: Callable, name: str, *, random: bool, unbounded: bool = False, doc: str | None = None) -> Callable:
+def inplace(plan: Callable, name: str, *, random: bool, unbounded: bool = False) -> Callable:
     """The in-place function of a planning function ``plan(shape, fmt, *params)``:
     ``fn(out, *params, full_shape=None, offset=0[, seed=None, stream=0, num_threads=None], dtype=None)``
     fills ``out`` and returns it.  Every argument is validated once, in this order: out, the shard
@@ -190,9 +190,8 @@ def inplace(plan: Callable, name: str, *, random: bool, unbounded: bool = False,
             raise ValueError(f"offset={first} needs full_shape= (the whole tensor out is a shard of); without "
                              "full_shape, out is the whole tensor, at offset 0")
         rand = None if rand is None else randomness(*rand)
-        fill = Fill(plan(whole, fmt, *args, **params), whole, fmt, None)
-        fill.rand = resolved(rand)   # (a fresh seed only for a call that passed every check)
-        fill.flat(out, first)
+        planned = plan(whole, fmt, *args, **params)
+        Fill(planned, whole, fmt, resolved(rand)).flat(out, first)   # (a fresh seed only once every check passed)
         return out
 
     if random:
@@ -204,9 +203,9 @@ def inplace(plan: Callable, name: str, *, random: bool, unbounded: bool = False,
             return run(out, args, params, full_shape, offset, dtype, None)
 
     fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = (doc or plan.__doc__ or "") + f"\n\n    {_TAIL_DOC}" + (f"\n    {_RANDOM_DOC}" if random else "")
+    fn.__module__ = plan.__module__
+    fn.__doc__ = (plan.__doc__ or "") + f"\n\n    {_TAIL_DOC}" + (f"\n    {_RANDOM_DOC}" if random else "")
     fn.__signature__ = signature(plan, random)
-    fn.__wrapped_plan__ = plan
     return fn
 
 
