@@ -105,7 +105,7 @@ def extensions():
         sources=["fastinit/_fill.pyx", "fastinit/_src/fi_driver.c", "fastinit/_src/fi_kernels.c", "fastinit/_src/fi_kernels_avx512.c",
                  "fastinit/_src/fi_kernels_avx2.c"],
         include_dirs=["fastinit/_src"],
-        depends=["fastinit/_src/fi_kernels.h", "fastinit/_src/fi_math.h", "fastinit/_src/fi_simd_scalar.h",
+        depends=["fastinit/_src/fi_kernels.h", "fastinit/_src/fi_math.h", "fastinit/_src/fi_tables.h", "fastinit/_src/fi_simd_scalar.h",
                  "fastinit/_src/fi_simd_avx2.h", "fastinit/_src/fi_simd_avx512.h", "fastinit/_src/fi_driver.h",
                  "fastinit/_src/fi_openmp.h", "fastinit/_kernels.pxd"],
     )
