@@ -14,7 +14,7 @@ import threading
 from cpython.exc cimport PyErr_CheckSignals
 from libc.stdint cimport uint16_t, uint32_t, uint64_t, int64_t
 from fastinit._kernels cimport (fi_params, fi_philox4x32_10, fi_path_available, fi_best_path,
-                                fi_f32_to_f16_bits, fi_f32_to_bf16_bits, fi_openmp_enabled,
+                                fi_f32_to_f16_bits, fi_f32_to_bf16_bits, fi_itemsize, fi_openmp_enabled,
                                 fi_omp_max_threads, fi_poll_fn, fi_fill_stats, fi_fill_chunks,
                                 fi_advise_hugepages, fi_team_usable, FI_SERIES_N)
 
@@ -40,7 +40,7 @@ cdef extern from "fi_kernels.h":
         AVX2 "FI_PATH_AVX2"
 
 SERIES_TERMS = FI_SERIES_N
-ITEMSIZE = {F32: 4, F64: 8, F16: 2, BF16: 2}
+ITEMSIZE = {dtype: fi_itemsize(dtype) for dtype in Dtype}   # bytes per element, from the C table
 
 # Work is split into chunks of at most CHUNK elements.  Values do not depend on the split (each
 # element is a function of its global index).  64 Ki elements (256 KiB of float32) keep a chunk
@@ -187,7 +187,7 @@ def fill(unsigned char[::1] out, Params params not None, uint64_t first, int num
     params describe.  Returns what it cost: (threads used, CPU seconds its threads worked, wall
     seconds)."""
     _known(Path, path)
-    cdef int itemsize = ITEMSIZE[params.p.dtype]
+    cdef int itemsize = fi_itemsize(params.p.dtype)
     if out.shape[0] % itemsize:
         raise ValueError(f"out holds {out.shape[0]} bytes, not a whole number of {itemsize}-byte elements")
     if num_threads < 1:
@@ -212,7 +212,7 @@ def fill(unsigned char[::1] out, Params params not None, uint64_t first, int num
         fi_advise_hugepages(<void *>base, <size_t>(n * itemsize))
     cdef int stream = n * itemsize >= STREAM_MIN_BYTES
     with nogil:
-        status = fi_fill_chunks(pp, base, itemsize, n, first, path, chunk, nt, stream, poll, ctx, poll_seconds, &stats)
+        status = fi_fill_chunks(pp, base, n, first, path, chunk, nt, stream, poll, ctx, poll_seconds, &stats)
     if status < 0:
         raise MemoryError(f"no memory for the bookkeeping of {nt} threads")
     if raised:

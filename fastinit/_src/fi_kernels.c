@@ -58,7 +58,7 @@ uint16_t fi_f32_to_bf16_bits(float f) {
 #include "fi_math.h"
 
 static void groups_scalar(const fi_params *p, uint64_t g0, int64_t ngroups, void *dst, int stream) {
-    const size_t group_bytes = p->dtype == FI_F64 ? 32 * 8 : 64 * (p->dtype == FI_F32 ? 4 : 2);
+    const size_t group_bytes = fi_group_bytes(p->dtype);
     fi_narrow narrow;
     (void)stream;   /* the reference path stores plainly */
     narrow_init(&narrow, p, 0);
@@ -135,10 +135,6 @@ static groups_fn groups_for(int path) {
     return groups_scalar;
 }
 
-static inline int itemsize(int dtype) {
-    return dtype == FI_F64 ? 8 : dtype == FI_F32 ? 4 : 2;
-}
-
 void fi_fill_ex(const fi_params *p, void *out, int64_t n, uint64_t first, int path, int stream) {
     groups_fn gen = groups_for(path);
 #ifdef FI_HAVE_X86_SIMD
@@ -147,7 +143,7 @@ void fi_fill_ex(const fi_params *p, void *out, int64_t n, uint64_t first, int pa
 #else
     stream = 0;
 #endif
-    const int G = fi_group_size(p->dtype), isz = itemsize(p->dtype);
+    const int G = fi_group_size(p->dtype), isz = fi_itemsize(p->dtype);
     char *o = (char *)out;
     uint64_t i = first, end = first + (uint64_t)n;
     double tmp[64];  /* one group of any dtype: 64 * 8 bytes */

@@ -16,6 +16,7 @@
 #ifndef FI_KERNELS_H
 #define FI_KERNELS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* The codes shared with Python: declared once, here; fastinit/_fill.pyx exposes them as the
@@ -64,8 +65,16 @@ int fi_best_path(void);
 uint16_t fi_f32_to_f16_bits(float f);
 uint16_t fi_f32_to_bf16_bits(float f);
 
-/* Elements per group for a dtype. */
+/* Bytes per element of a dtype: the one table of element sizes (fastinit._fill.ITEMSIZE, which
+ * fastinit._formats uses, is read from it). */
+static inline int fi_itemsize(int dtype) {
+    static const unsigned char bytes[] = {[FI_F32] = 4, [FI_F64] = 8, [FI_F16] = 2, [FI_BF16] = 2};
+    return bytes[dtype];
+}
+
+/* Elements per group for a dtype, and a group's bytes. */
 static inline int fi_group_size(int dtype) { return dtype == FI_F64 ? 32 : 64; }
+static inline size_t fi_group_bytes(int dtype) { return (size_t)fi_group_size(dtype) * (size_t)fi_itemsize(dtype); }
 
 /* ---- constants shared by every path ---- */
 #define FI_PHILOX_M0 0xD2511F53u

@@ -71,7 +71,7 @@ static inline void philox_group(const fi_params *p, uint64_t g, __m256i x[8]) {
  * that way than in the general loop, so they stay there. */
 static inline __attribute__((always_inline)) void groups_of_kind(const fi_params *p, const fi_narrow *narrow, uint64_t g0,
                                                                  int64_t ngroups, void *dst, int kind) {
-    const size_t group_bytes = p->dtype == FI_F64 ? 32 * 8 : 64 * (p->dtype == FI_F32 ? 4 : 2);
+    const size_t group_bytes = fi_group_bytes(p->dtype);
     for (int64_t gi = 0; gi < ngroups; gi++) {
         __m256i x[8];
         philox_group(p, g0 + (uint64_t)gi, x);

@@ -79,7 +79,7 @@ static inline void store_groups(const fi_params *p, const fi_narrow *narrow, __m
 }
 
 void fi_groups_avx512(const fi_params *p, uint64_t g0, int64_t ngroups, void *dst, int stream) {
-    const size_t group_bytes = p->dtype == FI_F64 ? 32 * 8 : 64 * (p->dtype == FI_F32 ? 4 : 2);
+    const size_t group_bytes = fi_group_bytes(p->dtype);
     fi_narrow narrow;
     /* below 64-byte alignment a vector takes two or four stream stores and the shuffles between
      * them: worth it for uniform_ (bound by memory), measured 1-4% slower for the normals (bound
