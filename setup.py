@@ -102,12 +102,14 @@ def extensions():
 
     ext = Extension(
         "fastinit._fill",
-        sources=["fastinit/_fill.pyx", "fastinit/_src/fi_driver.c", "fastinit/_src/fi_kernels.c", "fastinit/_src/fi_kernels_avx512.c",
+        sources=["fastinit/_fill.pyx", "fastinit/_src/fi_driver.c", "fastinit/_src/fi_kernels.c",
+                 "fastinit/_src/fi_kernels_scalar.c", "fastinit/_src/fi_kernels_avx512.c",
                  "fastinit/_src/fi_kernels_avx2.c"],
         include_dirs=["fastinit/_src"],
-        depends=["fastinit/_src/fi_kernels.h", "fastinit/_src/fi_math.h", "fastinit/_src/fi_tables.h", "fastinit/_src/fi_simd_scalar.h",
-                 "fastinit/_src/fi_simd_avx2.h", "fastinit/_src/fi_simd_avx512.h", "fastinit/_src/fi_driver.h",
-                 "fastinit/_src/fi_openmp.h", "fastinit/_kernels.pxd"],
+        depends=["fastinit/_src/fi_kernels.h", "fastinit/_src/fi_math.h", "fastinit/_src/fi_tables.h",
+                 "fastinit/_src/fi_groups.h", "fastinit/_src/fi_simd_scalar.h", "fastinit/_src/fi_simd_avx2.h",
+                 "fastinit/_src/fi_simd_avx512.h", "fastinit/_src/fi_driver.h", "fastinit/_src/fi_openmp.h",
+                 "fastinit/_kernels.pxd"],
     )
     return cythonize([ext], compiler_directives={"language_level": 3})
 

@@ -1,6 +1,7 @@
 /* The per-element math of every fill, written once over the vector primitives of one ISA.
  *
- * Include after fi_kernels.h and one of fi_simd_scalar.h / fi_simd_avx2.h / fi_simd_avx512.h.
+ * Include after fi_kernels.h and one path's primitives (fi_simd_<isa>.h); fi_groups.h, the group
+ * loop, turns Philox words into values with it.
  * Each primitive is one IEEE operation (or an exact integer one) per lane, and this file fixes
  * their order, so every path computes every lane identically: results are bit-identical on all
  * paths (built with -ffp-contract=off; no libm).  Where scalar code would branch, the math below
@@ -96,6 +97,14 @@ static inline void probit_lower_fv(const vf t[FI_NBF], const vf q[FI_NBF], vf z[
         }
     }
 }
+
+/* Truncated normals (FI_INVERT, float32) take each draw's side from k itself (trunc_side_fv) on
+ * primitives that offer the three operations it needs beyond the rest (FI_SIMD_HAS_SIDE_OPS;
+ * fi_simd_avx2.h, where it measured faster than comparing both ends' probabilities, trunc_fv).
+ * Same bits either way. */
+#ifdef FI_SIMD_HAS_SIDE_OPS
+#define FI_TRUNC_SIDE_BY_K 1
+#endif
 
 /* A narrow fill's parameters in float32, rounded and broadcast once per run of groups
  * (narrow_init): read from fi_params in the loop, they would be reloaded and converted after
@@ -503,7 +512,7 @@ static inline void trunc_wide_fv(const fi_params *p, const vi k[FI_NBF], vf out[
 /* ================= groups: values and stores ================= */
 
 /* 32-bit draws -> clamped float32 values */
-/* The common float32 fills, which a path may give loops of their own (narrow_vectors' kind, a
+/* The common float32 fills, which fi_groups.h gives loops of their own (narrow_vectors' kind, a
  * constant there): the dispatch below then folds away, and each loop is register-allocated for
  * its own math.  FI_KIND_ANY decides per batch, from fi_params. */
 enum { FI_KIND_ANY, FI_KIND_UNIFORM_F32, FI_KIND_NORMAL_F32 };
