@@ -38,6 +38,7 @@ cdef extern from "fi_kernels.h":
         SCALAR "FI_PATH_SCALAR"
         AVX512 "FI_PATH_AVX512"
         AVX2 "FI_PATH_AVX2"
+        NEON "FI_PATH_NEON"
 
 SERIES_TERMS = FI_SERIES_N
 ITEMSIZE = {dtype: fi_itemsize(dtype) for dtype in Dtype}   # bytes per element, from the C table
@@ -119,6 +120,11 @@ cdef class Params:
     @property
     def dtype(self):
         return Dtype(self.p.dtype)
+
+    def fields(self):
+        """The C struct's fields by name (a dict; arrays as lists), for programs that drive the C
+        kernels directly (tests/test_neon_qemu.py)."""
+        return self.p
 
     def __repr__(self):
         p = self.p

@@ -145,7 +145,7 @@ def _initial_path() -> int:
     if want in ("", "auto"):
         return _fill.best_path()
     if want not in _PATHS:
-        raise ImportError(f"FASTINIT_SIMD={want!r}; accepted: auto, scalar, avx2, avx512")
+        raise ImportError(f"FASTINIT_SIMD={want!r}; accepted: {', '.join(['auto', *_PATHS])}")
     if not _fill.path_available(_PATHS[want]):
         raise ImportError(f"FASTINIT_SIMD={want!r} but this CPU or build cannot run it")
     return _PATHS[want]
@@ -161,7 +161,7 @@ def path_code() -> int:
 
 
 def simd_path() -> str:
-    """The kernel path this thread's fills use: 'avx512', 'avx2' or the portable 'scalar' reference."""
+    """The kernel path this thread's fills use: 'avx512', 'avx2', 'neon' or the portable 'scalar' reference."""
     return {v: k for k, v in _PATHS.items()}[path_code()]
 
 
@@ -178,7 +178,7 @@ def _code(name: str) -> int:
 
 
 def set_simd_path(name: str) -> None:
-    """Choose the kernel path for the whole process ('auto', 'scalar', 'avx2', 'avx512'); values
+    """Choose the kernel path for the whole process ('auto', 'scalar', 'avx2', 'avx512', 'neon'); values
     are identical on every path.  A thread inside simd_path_used keeps its own path."""
     global _path
     code = _code(name)

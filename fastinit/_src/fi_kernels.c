@@ -82,6 +82,11 @@ static int fi_cpu_has_avx2_f16c(void) {
 }
 #endif
 
+#if defined(__aarch64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define FI_HAVE_NEON 1
+void fi_groups_neon(const fi_params *p, uint64_t g0, int64_t ngroups, void *dst, int stream);
+#endif
+
 static const struct {
     int path;
     fi_groups_fn groups;
@@ -90,6 +95,9 @@ static const struct {
 #if defined(__x86_64__) && defined(__GNUC__)
     {FI_PATH_AVX512, fi_groups_avx512, fi_cpu_has_avx512},
     {FI_PATH_AVX2, fi_groups_avx2, fi_cpu_has_avx2_f16c},
+#endif
+#ifdef FI_HAVE_NEON
+    {FI_PATH_NEON, fi_groups_neon, fi_always},   /* Advanced SIMD: part of every AArch64 CPU */
 #endif
     {FI_PATH_SCALAR, fi_groups_scalar, fi_always},
 };

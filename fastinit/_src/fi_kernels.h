@@ -2,9 +2,10 @@
  *
  * Every element i of a fill is a pure function of (seed, stream, i): the Philox4x32-10 block
  * that feeds it, and the arithmetic that turns its bits into a value, are fixed by the element's
- * global index alone.  All paths (portable scalar reference, AVX-512, AVX2) use the same layout
- * and perform the same IEEE operations in the same order (one source, fi_math.h, over per-ISA
- * primitives; no FMA contraction, no libm), so their results are bit-identical on every CPU.
+ * global index alone.  All paths (portable scalar reference, AVX-512, AVX2, AArch64 NEON) use the
+ * same layout and perform the same IEEE operations in the same order (one math, fi_math.h, and one
+ * group loop, fi_groups.h, over per-ISA primitives and Philox words; no FMA contraction, no libm),
+ * so their results are bit-identical on every CPU.
  *
  * Layout ("groups"): elements are taken in groups of G = 64 (outputs fed by one 32-bit word:
  * float32, float16, bfloat16) or G = 32 (float64, fed by two words).  Element e of group g uses
@@ -23,7 +24,7 @@
  * IntEnums Dist, Dtype, Path and Method. */
 enum fi_dist { FI_UNIFORM = 0, FI_NORMAL = 1, FI_TRUNC = 2 };
 enum fi_dtype { FI_F32 = 0, FI_F64 = 1, FI_F16 = 2, FI_BF16 = 3 };
-enum fi_path { FI_PATH_SCALAR = 0, FI_PATH_AVX512 = 1, FI_PATH_AVX2 = 2 };
+enum fi_path { FI_PATH_SCALAR = 0, FI_PATH_AVX512 = 1, FI_PATH_AVX2 = 2, FI_PATH_NEON = 3 };
 
 /* How a truncated normal is drawn (fi_params.method). */
 enum fi_method {
@@ -52,7 +53,7 @@ void fi_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out
 
 /* Fill out[0..n) with elements first..first+n-1 of the stream described by p. */
 void fi_fill(const fi_params *p, void *out, int64_t n, uint64_t first, int path);
-/* As fi_fill; stream != 0: float32 outputs on a SIMD path are written with non-temporal stores
+/* As fi_fill; stream != 0: float32 outputs on the x86 SIMD paths are written with non-temporal stores
  * where 16-byte aligned (for fills too large to stay in cache: no read of each line before it
  * is written), fenced before returning.  Same values either way. */
 void fi_fill_ex(const fi_params *p, void *out, int64_t n, uint64_t first, int path, int stream);
