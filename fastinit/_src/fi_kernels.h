@@ -21,7 +21,8 @@
 #include <stdint.h>
 
 /* The codes shared with Python: declared once, here; fastinit/_fill.pyx exposes them as the
- * IntEnums Dist, Dtype, Path and Method. */
+ * IntEnums Dist, Dtype, Path and Method (tests/test_enums.py checks its declarations and the stubs
+ * in fastinit/_fill.pyi against this header). */
 enum fi_dist { FI_UNIFORM = 0, FI_NORMAL = 1, FI_TRUNC = 2 };
 enum fi_dtype { FI_F32 = 0, FI_F64 = 1, FI_F16 = 2, FI_BF16 = 3 };
 enum fi_path { FI_PATH_SCALAR = 0, FI_PATH_AVX512 = 1, FI_PATH_AVX2 = 2, FI_PATH_NEON = 3 };
