@@ -28,12 +28,10 @@ class Path(enum.IntEnum):
 SERIES_TERMS: int
 ITEMSIZE: dict[int, int]
 CHUNK: int
-MIN_PER_THREAD: int
 POLL_SECONDS: float
 HUGEPAGE_MIN_BYTES: int
 STREAM_MIN_BYTES: int
 
-def threads_for(n: int, num_threads: int) -> int: ...
 def advise_hugepages(address: int, nbytes: int) -> bool: ...
 
 class Params:
