@@ -63,6 +63,7 @@ void fi_groups_scalar(const fi_params *p, uint64_t g0, int64_t ngroups, void *ds
 static int fi_always(void) { return 1; }
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#define FI_HAVE_X86_SIMD 1
 void fi_groups_avx512(const fi_params *p, uint64_t g0, int64_t ngroups, void *dst, int stream);
 void fi_groups_avx2(const fi_params *p, uint64_t g0, int64_t ngroups, void *dst, int stream);
 #include <cpuid.h>
@@ -92,7 +93,7 @@ static const struct {
     fi_groups_fn groups;
     int (*available)(void);   /* this CPU can run it */
 } FI_PATHS[] = {
-#if defined(__x86_64__) && defined(__GNUC__)
+#ifdef FI_HAVE_X86_SIMD
     {FI_PATH_AVX512, fi_groups_avx512, fi_cpu_has_avx512},
     {FI_PATH_AVX2, fi_groups_avx2, fi_cpu_has_avx2_f16c},
 #endif
