@@ -31,8 +31,8 @@ static inline __attribute__((always_inline)) void fi_join_wide(const vi *x, vl *
 }
 
 /* The FI_WORDS_NG groups of x, as values, into dst */
-static inline __attribute__((always_inline)) void fi_store_run(const fi_narrow *narrow, const vi *x, void *dst, int kind) {
-    const fi_params *p = narrow->p;
+static inline __attribute__((always_inline)) void fi_store_run(const fi_params *p, const fi_narrow *narrow, const vi *x,
+                                                               void *dst, int kind) {
     if (kind != FI_KIND_ANY || p->dtype != FI_F64) {
         narrow_vectors(narrow, x, FI_WORDS_NG * FI_NVF, dst, kind);
         return;
@@ -51,12 +51,14 @@ static inline __attribute__((always_inline)) void fi_groups_of_kind(fi_narrow *n
         vi x[FI_WORDS_NG * FI_NVF];
         fi_words(p, g0 + (uint64_t)gi, x);
         char *o = (char *)dst + group_bytes * (size_t)gi;
-        if (ngroups - gi >= FI_WORDS_NG) {
-            fi_store_run(narrow, x, o, kind);
+        /* (FI_WORDS_NG == 1 spelled out: gcc does not prove ngroups - gi >= 1 and would otherwise
+         * inline all of the math a second time, for a branch that never runs) */
+        if (FI_WORDS_NG == 1 || ngroups - gi >= FI_WORDS_NG) {
+            fi_store_run(p, narrow, x, o, kind);
         } else {   /* the run's last groups, fewer than a batch: the whole batch computed, they kept */
             double tmp[FI_WORDS_NG * 32];
             narrow->stream = 0;   /* (tmp is on the stack) */
-            fi_store_run(narrow, x, tmp, kind);
+            fi_store_run(p, narrow, x, tmp, kind);
             memcpy(o, tmp, group_bytes * (size_t)(ngroups - gi));
         }
     }
