@@ -5,9 +5,11 @@ LDFLAGS, as the extension itself is built); otherwise the extension is built ser
 warning (fastinit.openmp_enabled() then reports False).  Set FASTINIT_NO_OPENMP=1 to build serially
 on purpose.  The AVX-512 and AVX2 paths are compiled with gcc's target pragma and chosen at run
 time, so a wheel built here also runs on CPUs without AVX-512 (AVX2 path) or without AVX2 (portable
-path).  Project metadata is in pyproject.toml.
+path).  On aarch64 the NEON path is compiled instead (every AArch64 CPU has it).  Project metadata
+is in pyproject.toml.
 """
 import os
+import platform
 import shlex
 import subprocess
 import sys
@@ -97,16 +99,25 @@ class BuildExt(build_ext):
         super().build_extensions()
 
 
+def path_sources() -> list[str]:
+    """The SIMD paths' files for the machine building: NEON on aarch64, else the x86 ones (which
+    compile to nothing off x86-64)."""
+    if platform.machine().lower() in ("aarch64", "arm64"):
+        return ["fastinit/_src/fi_kernels_neon.c"]
+    return ["fastinit/_src/fi_kernels_avx512.c", "fastinit/_src/fi_kernels_avx2.c"]
+
+
 def extensions():
     from Cython.Build import cythonize
 
     ext = Extension(
         "fastinit._fill",
-        sources=["fastinit/_fill.pyx", "fastinit/_src/fi_driver.c", "fastinit/_src/fi_kernels.c", "fastinit/_src/fi_kernels_avx512.c",
-                 "fastinit/_src/fi_kernels_avx2.c"],
+        sources=["fastinit/_fill.pyx", "fastinit/_src/fi_driver.c", "fastinit/_src/fi_kernels.c",
+                 "fastinit/_src/fi_kernels_scalar.c", *path_sources()],
         include_dirs=["fastinit/_src"],
-        depends=["fastinit/_src/fi_kernels.h", "fastinit/_src/fi_math.h", "fastinit/_src/fi_simd_scalar.h",
-                 "fastinit/_src/fi_simd_avx2.h", "fastinit/_src/fi_simd_avx512.h", "fastinit/_src/fi_driver.h",
+        depends=["fastinit/_src/fi_kernels.h", "fastinit/_src/fi_math.h", "fastinit/_src/fi_tables.h",
+                 "fastinit/_src/fi_groups.h", "fastinit/_src/fi_simd_scalar.h", "fastinit/_src/fi_simd_avx2.h",
+                 "fastinit/_src/fi_simd_avx512.h", "fastinit/_src/fi_simd_neon.h", "fastinit/_src/fi_driver.h",
                  "fastinit/_src/fi_openmp.h", "fastinit/_kernels.pxd"],
     )
     return cythonize([ext], compiler_directives={"language_level": 3})

@@ -23,16 +23,15 @@ class Path(enum.IntEnum):
     SCALAR = 0
     AVX512 = 1
     AVX2 = 2
+    NEON = 3
 
 SERIES_TERMS: int
 ITEMSIZE: dict[int, int]
 CHUNK: int
-MIN_PER_THREAD: int
 POLL_SECONDS: float
 HUGEPAGE_MIN_BYTES: int
 STREAM_MIN_BYTES: int
 
-def threads_for(n: int, num_threads: int) -> int: ...
 def advise_hugepages(address: int, nbytes: int) -> bool: ...
 
 class Params:
@@ -42,6 +41,7 @@ class Params:
                  coef: Sequence[float] = ()) -> None: ...
     @property
     def dtype(self) -> Dtype: ...
+    def fields(self) -> dict[str, int | float | list[int] | list[float]]: ...
 
 def openmp_enabled() -> bool: ...
 def omp_max_threads() -> int: ...

@@ -14,7 +14,7 @@ import threading
 from cpython.exc cimport PyErr_CheckSignals
 from libc.stdint cimport uint16_t, uint32_t, uint64_t, int64_t
 from fastinit._kernels cimport (fi_params, fi_philox4x32_10, fi_path_available, fi_best_path,
-                                fi_f32_to_f16_bits, fi_f32_to_bf16_bits, fi_openmp_enabled,
+                                fi_f32_to_f16_bits, fi_f32_to_bf16_bits, fi_itemsize, fi_openmp_enabled,
                                 fi_omp_max_threads, fi_poll_fn, fi_fill_stats, fi_fill_chunks,
                                 fi_advise_hugepages, fi_team_usable, FI_SERIES_N)
 
@@ -38,9 +38,10 @@ cdef extern from "fi_kernels.h":
         SCALAR "FI_PATH_SCALAR"
         AVX512 "FI_PATH_AVX512"
         AVX2 "FI_PATH_AVX2"
+        NEON "FI_PATH_NEON"
 
 SERIES_TERMS = FI_SERIES_N
-ITEMSIZE = {F32: 4, F64: 8, F16: 2, BF16: 2}
+ITEMSIZE = {dtype: fi_itemsize(dtype) for dtype in Dtype}   # bytes per element, from the C table
 
 # Work is split into chunks of at most CHUNK elements.  Values do not depend on the split (each
 # element is a function of its global index).  64 Ki elements (256 KiB of float32) keep a chunk
@@ -51,9 +52,6 @@ ITEMSIZE = {F32: 4, F64: 8, F16: 2, BF16: 2}
 CHUNK = 1 << 16
 MIN_CHUNK = 1 << 12
 CHUNKS_PER_THREAD = 16
-# A thread is only worth starting for at least this many elements (team wake-up costs about as
-# much as filling a few thousand elements); smaller fills run on the calling thread.
-MIN_PER_THREAD = 1 << 17
 # The calling thread takes the GIL this often during a fill to run Python's signal handlers.
 POLL_SECONDS = 0.05
 # Output buffers of at least this many bytes get madvise(MADV_HUGEPAGE) first.
@@ -120,6 +118,11 @@ cdef class Params:
     def dtype(self):
         return Dtype(self.p.dtype)
 
+    def fields(self):
+        """The C struct's fields by name (a dict; arrays as lists), for programs that drive the C
+        kernels directly (tests/test_neon_qemu.py)."""
+        return self.p
+
     def __repr__(self):
         p = self.p
         return (f"Params(dist={Dist(p.dist).name}, dtype={Dtype(p.dtype).name}, wide={bool(p.wide)}, "
@@ -169,14 +172,6 @@ def chunk_for(int64_t n, int threads):
     return chunk
 
 
-def threads_for(int64_t n, int num_threads):
-    """Threads a fill of n elements runs on: num_threads, fewer when n is too small to share."""
-    cdef int64_t useful = n // MIN_PER_THREAD
-    if useful < 1:
-        return 1
-    return <int>useful if useful < num_threads else num_threads
-
-
 def advise_hugepages(size_t address, size_t nbytes):
     """madvise(MADV_HUGEPAGE) the 2 MiB-aligned interior of a buffer; True when taken."""
     return bool(fi_advise_hugepages(<void *>address, nbytes))
@@ -184,10 +179,11 @@ def advise_hugepages(size_t address, size_t nbytes):
 
 def fill(unsigned char[::1] out, Params params not None, uint64_t first, int num_threads, Path path):
     """Fill out (the bytes of len(out) // itemsize elements) with elements first.. of the stream
-    params describe.  Returns what it cost: (threads used, CPU seconds its threads worked, wall
-    seconds)."""
+    params describe, on num_threads threads as given (fastinit._runtime.fill_threads decides how
+    many; the driver runs fewer only when there are fewer chunks, or in a forked child).  Returns
+    what it cost: (threads used, CPU seconds its threads worked, wall seconds)."""
     _known(Path, path)
-    cdef int itemsize = ITEMSIZE[params.p.dtype]
+    cdef int itemsize = fi_itemsize(params.p.dtype)
     if out.shape[0] % itemsize:
         raise ValueError(f"out holds {out.shape[0]} bytes, not a whole number of {itemsize}-byte elements")
     if num_threads < 1:
@@ -197,8 +193,7 @@ def fill(unsigned char[::1] out, Params params not None, uint64_t first, int num
         return 0, 0.0, 0.0
     cdef const fi_params *pp = &params.p
     cdef char *base = <char *>&out[0]
-    cdef int nt = threads_for(n, num_threads)
-    cdef int64_t chunk = chunk_for(n, nt)
+    cdef int64_t chunk = chunk_for(n, num_threads)
     cdef double poll_seconds = POLL_SECONDS
     # Only the main thread receives signals: elsewhere there is nothing to poll for.
     cdef fi_poll_fn poll = NULL
@@ -212,9 +207,9 @@ def fill(unsigned char[::1] out, Params params not None, uint64_t first, int num
         fi_advise_hugepages(<void *>base, <size_t>(n * itemsize))
     cdef int stream = n * itemsize >= STREAM_MIN_BYTES
     with nogil:
-        status = fi_fill_chunks(pp, base, itemsize, n, first, path, chunk, nt, stream, poll, ctx, poll_seconds, &stats)
+        status = fi_fill_chunks(pp, base, n, first, path, chunk, num_threads, stream, poll, ctx, poll_seconds, &stats)
     if status < 0:
-        raise MemoryError(f"no memory for the bookkeeping of {nt} threads")
+        raise MemoryError(f"no memory for the bookkeeping of {num_threads} threads")
     if raised:
         raise raised[0]
     return stats.threads, stats.cpu_seconds, stats.wall_seconds

@@ -11,7 +11,7 @@ import struct
 
 import numpy as np
 
-from ._fill import Dtype
+from ._fill import ITEMSIZE, Dtype
 
 F32, F64, F16, BF16 = Dtype.F32, Dtype.F64, Dtype.F16, Dtype.BF16  # the C header's enum fi_dtype
 
@@ -19,8 +19,9 @@ ACCEPTED = "float32, float64, float16 and bfloat16 (ml_dtypes.bfloat16, or uint1
 
 
 class Format:
-    def __init__(self, name: str, code: int, itemsize: int, np_type=None):
-        self.name, self.code, self.itemsize, self.np_type = name, code, itemsize, np_type
+    def __init__(self, name: str, code: int, np_type=None):
+        self.name, self.code, self.np_type = name, code, np_type
+        self.itemsize = ITEMSIZE[code]   # the C kernels' table (fi_itemsize)
         self.max = float(np.finfo(np_type).max) if np_type is not None else 3.3895313892515355e38
 
     def __reduce__(self):   # one object per format, also across processes (dask workers)
@@ -66,12 +67,12 @@ class Format:
         return r if r < x else self.step(r, False)
 
 
-FLOAT32 = Format("float32", F32, 4, np.float32)
-FLOAT64 = Format("float64", F64, 8, np.float64)
-FLOAT16 = Format("float16", F16, 2, np.float16)
+FLOAT32 = Format("float32", F32, np.float32)
+FLOAT64 = Format("float64", F64, np.float64)
+FLOAT16 = Format("float16", F16, np.float16)
 # bfloat16 steps through its float32 bit pattern, so it needs no ml_dtypes (arrays of
 # ml_dtypes.bfloat16 are recognised by their dtype name).
-BFLOAT16 = Format("bfloat16", BF16, 2, None)
+BFLOAT16 = Format("bfloat16", BF16, None)
 
 _BY_NAME = {f.name: f for f in (FLOAT32, FLOAT64, FLOAT16, BFLOAT16)}
 NAMES = tuple(_BY_NAME)

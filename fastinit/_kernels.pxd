@@ -27,6 +27,7 @@ cdef extern from "fi_kernels.h" nogil:
     int fi_best_path() noexcept
     uint16_t fi_f32_to_f16_bits(float f) noexcept
     uint16_t fi_f32_to_bf16_bits(float f) noexcept
+    int fi_itemsize(int dtype) noexcept
     int fi_group_size(int dtype) noexcept
 
 cdef extern from "fi_openmp.h" nogil:
@@ -39,7 +40,7 @@ cdef extern from "fi_driver.h" nogil:
         int threads
         double wall_seconds
         double cpu_seconds
-    int fi_fill_chunks(const fi_params *p, char *out, int itemsize, int64_t n, uint64_t first, int path,
+    int fi_fill_chunks(const fi_params *p, char *out, int64_t n, uint64_t first, int path,
                        int64_t chunk, int num_threads, int stream, fi_poll_fn poll, void *ctx,
                        double poll_seconds, fi_fill_stats *stats) noexcept
     int fi_advise_hugepages(void *addr, size_t nbytes) noexcept

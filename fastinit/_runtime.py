@@ -1,5 +1,6 @@
 """Threads and SIMD path: process-wide defaults, overridable per call (threads) or per thread
-(SIMD path, with simd_path_used)."""
+(SIMD path, with simd_path_used).  A fill's thread count is decided here alone (fill_threads);
+fastinit._fill.fill runs the count it is given."""
 from __future__ import annotations
 
 import contextlib
@@ -34,7 +35,7 @@ def _env_num_threads(raw: str | None) -> int | None:
         n = 0
     if n < 1:
         warnings.warn(f"OMP_NUM_THREADS={raw!r} is not a positive integer; fastinit ignores it", RuntimeWarning,
-                      stacklevel=3)
+                      stacklevel=4)
         return None
     if n > MAX_THREADS:
         raise ValueError(f"OMP_NUM_THREADS={first} is above fastinit's limit of {MAX_THREADS} threads; "
@@ -69,37 +70,9 @@ def team_usable() -> bool:
     return _fill.team_usable()
 
 
-def get_num_threads() -> int:
-    """Threads a fill uses by default: set_num_threads, else OMP_NUM_THREADS, else the CPUs this
-    process may use (affinity mask and cgroup quota; see available_cpus), at most MAX_THREADS.
-    In the last, automatic case a fill runs on one thread instead while this process's recent
-    fills of its kind show a team no faster than one thread (a machine busy with other work).
-    1 in a process forked after fastinit ran threads (see team_usable)."""
-    if not team_usable():
-        return 1
-    if _num_threads is not None:
-        return _num_threads
-    env = _env_num_threads(_OMP_NUM_THREADS)
-    if env is not None:
-        return env
-    return min(available_cpus(), MAX_THREADS) if openmp_enabled() else 1
-
-
-_chooser = _adaptive.TeamChooser()
-
-
-def fill_threads(num_threads: int | None, n: int, kind: str | None = None) -> tuple[int, bool]:
-    """(threads for a fill of n elements of a kind such as "normal float32", whether they are
-    the automatic choice).  num_threads (already validated), set_num_threads and OMP_NUM_THREADS
-    are obeyed as given; otherwise all available CPUs, or one thread while this kind's measured
-    fills show a team no faster than one thread on a busy machine (fastinit/_adaptive.py).
-    One thread in a process forked after a team ran (see team_usable), with a warning, once,
-    where more were asked for."""
-    if not team_usable():
-        asked = num_threads if num_threads is not None else _num_threads
-        if asked is not None and asked > 1:
-            _warn_forked(asked)
-        return 1, False
+def _asked(num_threads: int | None) -> tuple[int, bool]:
+    """(threads asked for, whether that is the automatic default): num_threads, else
+    set_num_threads, else OMP_NUM_THREADS, else the CPUs available (one without OpenMP)."""
     if num_threads is not None:
         return num_threads, False
     if _num_threads is not None:
@@ -109,7 +82,48 @@ def fill_threads(num_threads: int | None, n: int, kind: str | None = None) -> tu
         return env, False
     if not openmp_enabled():
         return 1, False
-    return _chooser.choose(min(available_cpus(), MAX_THREADS), n, kind), True
+    return min(available_cpus(), MAX_THREADS), True
+
+
+def get_num_threads() -> int:
+    """Threads a fill uses by default: set_num_threads, else OMP_NUM_THREADS, else the CPUs this
+    process may use (affinity mask and cgroup quota; see available_cpus), at most MAX_THREADS.
+    In the last, automatic case a fill runs on one thread instead while this process's recent
+    fills of its kind show a team no faster than one thread (a machine busy with other work).
+    1 in a process forked after fastinit ran threads (see team_usable)."""
+    return _asked(None)[0] if team_usable() else 1
+
+
+# A thread is only worth starting for at least this many elements (team wake-up costs about as
+# much as filling a few thousand elements); smaller fills run on the calling thread.
+MIN_PER_THREAD = 1 << 17
+
+
+def threads_for(n: int, num_threads: int) -> int:
+    """Threads a fill of n elements runs on: num_threads, fewer when n is too small to share."""
+    return max(1, min(num_threads, n // MIN_PER_THREAD))
+
+
+_chooser = _adaptive.TeamChooser()
+
+
+def fill_threads(num_threads: int | None, n: int, kind: str | None = None) -> tuple[int, bool]:
+    """(threads a fill of n elements of a kind such as "normal float32" runs on, whether they are
+    the automatic choice): the one decision, which fastinit._fill.fill then runs as given.
+    num_threads (already validated), set_num_threads and OMP_NUM_THREADS are obeyed as given;
+    otherwise all available CPUs, or one thread while this kind's measured fills show a team no
+    faster than one thread on a busy machine (fastinit/_adaptive.py); then fewer when n is too
+    small to share (threads_for).  One thread in a process forked after a team ran (see
+    team_usable), with a warning, once, where more were asked for."""
+    if not team_usable():
+        asked = num_threads if num_threads is not None else _num_threads
+        if asked is not None and asked > 1:
+            _warn_forked(asked)
+        return 1, False
+    threads, automatic = _asked(num_threads)
+    if automatic:
+        threads = _chooser.choose(threads, n, kind)
+    return threads_for(n, threads), automatic
 
 
 _forked_warned: list[bool] = []
@@ -145,7 +159,7 @@ def _initial_path() -> int:
     if want in ("", "auto"):
         return _fill.best_path()
     if want not in _PATHS:
-        raise ImportError(f"FASTINIT_SIMD={want!r}; accepted: auto, scalar, avx2, avx512")
+        raise ImportError(f"FASTINIT_SIMD={want!r}; accepted: {', '.join(['auto', *_PATHS])}")
     if not _fill.path_available(_PATHS[want]):
         raise ImportError(f"FASTINIT_SIMD={want!r} but this CPU or build cannot run it")
     return _PATHS[want]
@@ -161,7 +175,7 @@ def path_code() -> int:
 
 
 def simd_path() -> str:
-    """The kernel path this thread's fills use: 'avx512', 'avx2' or the portable 'scalar' reference."""
+    """The kernel path this thread's fills use: 'avx512', 'avx2', 'neon' or the portable 'scalar' reference."""
     return {v: k for k, v in _PATHS.items()}[path_code()]
 
 
@@ -178,7 +192,7 @@ def _code(name: str) -> int:
 
 
 def set_simd_path(name: str) -> None:
-    """Choose the kernel path for the whole process ('auto', 'scalar', 'avx2', 'avx512'); values
+    """Choose the kernel path for the whole process ('auto', 'scalar', 'avx2', 'avx512', 'neon'); values
     are identical on every path.  A thread inside simd_path_used keeps its own path."""
     global _path
     code = _code(name)

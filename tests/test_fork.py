@@ -16,7 +16,7 @@ PRELUDE = """
 import hashlib, os, sys, warnings
 import numpy as np
 import fastinit
-N = 1 << 20          # large enough for a team (fastinit._fill.MIN_PER_THREAD per thread)
+N = 1 << 20          # large enough for a team (fastinit._runtime.MIN_PER_THREAD per thread)
 def digest(a):
     return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
 REF = digest(fastinit.init((N,), "normal", seed=11, num_threads=2))

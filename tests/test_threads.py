@@ -45,8 +45,8 @@ def test_the_cap_itself_runs():
     """MAX_THREADS threads really start (tiny chunks so that every thread gets work) and agree with one."""
     out = run_python(f"""
         import numpy as np, fastinit
-        from fastinit import _fill
-        _fill.CHUNK = _fill.MIN_PER_THREAD = 256
+        from fastinit import _fill, _runtime
+        _fill.CHUNK = _runtime.MIN_PER_THREAD = 256
         a = fastinit.normal_(np.empty({fastinit.MAX_THREADS} * 256, np.float32), seed=5, num_threads={fastinit.MAX_THREADS})
         b = fastinit.normal_(np.empty(a.size, np.float32), seed=5, num_threads=1)
         print(np.array_equal(a, b))
@@ -172,12 +172,13 @@ def test_default_threads_follow_the_affinity_mask():
 # ---------------------------------------------------------------- the fill driver
 
 def test_small_fills_run_on_the_calling_thread():
-    m = _fill.MIN_PER_THREAD
-    assert _fill.threads_for(0, 8) == 1
-    assert _fill.threads_for(m - 1, 8) == 1
-    assert _fill.threads_for(2 * m, 8) == 2
-    assert _fill.threads_for(3 * m + 5, 8) == 3
-    assert _fill.threads_for(100 * m, 8) == 8
+    m = _runtime.MIN_PER_THREAD
+    assert _runtime.threads_for(0, 8) == 1
+    assert _runtime.threads_for(m - 1, 8) == 1
+    assert _runtime.threads_for(2 * m, 8) == 2
+    assert _runtime.threads_for(3 * m + 5, 8) == 3
+    assert _runtime.threads_for(100 * m, 8) == 8
+    assert _runtime.fill_threads(8, 3 * m + 5) == (3, False)   # the size caps an explicit count too
 
 
 def test_chunks_shrink_so_that_every_thread_gets_several():
@@ -193,7 +194,7 @@ def test_chunks_shrink_so_that_every_thread_gets_several():
 def test_uneven_ranges_and_more_threads_than_chunks(threads, monkeypatch):
     """Ranges of unequal length, a last partial chunk, more threads than chunks: all equal one thread."""
     monkeypatch.setattr(_fill, "CHUNK", 1000)
-    monkeypatch.setattr(_fill, "MIN_PER_THREAD", 1000)
+    monkeypatch.setattr(_runtime, "MIN_PER_THREAD", 1000)
     for n in (999, 1000, 5_001, 12_345):
         ref = fastinit.normal_(np.empty(n, np.float32), seed=4, num_threads=1)
         got = fastinit.normal_(np.full(n, np.nan, np.float32), seed=4, num_threads=threads)

@@ -56,12 +56,12 @@ static inline void fi_pause(void)
 #endif
 }
 
-static inline void fi_fill_chunk(const fi_params *p, char *out, int itemsize, int64_t n, uint64_t first,
-                                 int path, int64_t chunk, int64_t c, int stream)
+static inline void fi_fill_chunk(const fi_params *p, char *out, int64_t n, uint64_t first, int path,
+                                 int64_t chunk, int64_t c, int stream)
 {
     int64_t start = c * chunk;
     int64_t len = n - start < chunk ? n - start : chunk;
-    fi_fill_ex(p, out + start * itemsize, len, first + (uint64_t)start, path, stream);
+    fi_fill_ex(p, out + start * fi_itemsize(p->dtype), len, first + (uint64_t)start, path, stream);
 }
 
 /* The calling thread's poll: at most every poll_seconds.  Returns nonzero to stop. */
@@ -152,14 +152,14 @@ static void fi_wait_retired(int *retired, const int *started, int team, int *sto
     }
 }
 
-static int fi_fill_serial(const fi_params *p, char *out, int itemsize, int64_t n, uint64_t first, int path,
+static int fi_fill_serial(const fi_params *p, char *out, int64_t n, uint64_t first, int path,
                           int64_t chunk, int64_t nchunks, fi_poll_fn poll, void *ctx, double poll_seconds, int stream)
 {
     double last = fi_seconds();
     for (int64_t c = 0; c < nchunks; c++) {
         if (fi_poll_due(poll, ctx, poll_seconds, &last))
             return 1;
-        fi_fill_chunk(p, out, itemsize, n, first, path, chunk, c, stream);
+        fi_fill_chunk(p, out, n, first, path, chunk, c, stream);
     }
     return 0;
 }
@@ -168,7 +168,6 @@ static int fi_fill_serial(const fi_params *p, char *out, int itemsize, int64_t n
 typedef struct {
     const fi_params *p;
     char *out;
-    int itemsize;
     int64_t n;
     uint64_t first;
     int path;
@@ -210,7 +209,7 @@ static __attribute__((noinline)) void fi_team_member(fi_team *t)
             int64_t c = __atomic_fetch_add(&r->next, 1, __ATOMIC_RELAXED);
             if (c >= r->end)
                 break;
-            fi_fill_chunk(t->p, t->out, t->itemsize, t->n, t->first, t->path, t->chunk, c, t->stream);
+            fi_fill_chunk(t->p, t->out, t->n, t->first, t->path, t->chunk, c, t->stream);
         }
     }
     t->ranges[me].cpu = fi_thread_cpu_seconds() - cpu0;
@@ -221,7 +220,7 @@ static __attribute__((noinline)) void fi_team_member(fi_team *t)
     }
 }
 
-int fi_fill_chunks(const fi_params *p, char *out, int itemsize, int64_t n, uint64_t first, int path,
+int fi_fill_chunks(const fi_params *p, char *out, int64_t n, uint64_t first, int path,
                    int64_t chunk, int num_threads, int stream, fi_poll_fn poll, void *ctx,
                    double poll_seconds, fi_fill_stats *stats)
 {
@@ -243,7 +242,7 @@ int fi_fill_chunks(const fi_params *p, char *out, int itemsize, int64_t n, uint6
         nt = 1;
     if (nt == 1) {
         double cpu0 = fi_thread_cpu_seconds();
-        int status = fi_fill_serial(p, out, itemsize, n, first, path, chunk, nchunks, poll, ctx, poll_seconds, stream);
+        int status = fi_fill_serial(p, out, n, first, path, chunk, nchunks, poll, ctx, poll_seconds, stream);
         if (stats) {
             stats->cpu_seconds = fi_thread_cpu_seconds() - cpu0;
             stats->wall_seconds = fi_seconds() - wall0;
@@ -259,7 +258,7 @@ int fi_fill_chunks(const fi_params *p, char *out, int itemsize, int64_t n, uint6
         ranges[t].end = nchunks * (t + 1) / nt;
         ranges[t].cpu = 0.0;
     }
-    fi_team team = {p, out, itemsize, n, first, path, chunk, nt, stream, poll, ctx, poll_seconds, ranges};
+    fi_team team = {p, out, n, first, path, chunk, nt, stream, poll, ctx, poll_seconds, ranges};
     fi_claim_team();
     /* Published with a release store that each member acquires first: a happens-before edge that
      * ThreadSanitizer sees (libgomp's own hand-over, uninstrumented, is invisible to it); see

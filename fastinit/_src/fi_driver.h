@@ -44,14 +44,14 @@ typedef struct {
     double cpu_seconds;
 } fi_fill_stats;
 
-/* Fill out[0..n) (itemsize bytes each) with elements first.. of the stream p, in chunks of
+/* Fill out[0..n) (fi_itemsize(p->dtype) bytes each) with elements first.. of the stream p, in chunks of
  * `chunk` elements on up to num_threads threads (1: the calling thread only).  stream: write
  * past the caches where the path can (non-temporal stores, see fi_fill_ex; for fills too large
  * to stay in cache).
  * Returns 0 when every element was written, 1 when poll stopped the fill (some chunks are then
  * left unwritten), -1 when the per-thread bookkeeping could not be allocated (nothing written).
  * stats, when not NULL, receives what the fill cost. */
-int fi_fill_chunks(const fi_params *p, char *out, int itemsize, int64_t n, uint64_t first, int path,
+int fi_fill_chunks(const fi_params *p, char *out, int64_t n, uint64_t first, int path,
                    int64_t chunk, int num_threads, int stream, fi_poll_fn poll, void *ctx,
                    double poll_seconds, fi_fill_stats *stats);
 

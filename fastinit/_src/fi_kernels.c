@@ -1,6 +1,7 @@
-/* Philox, the portable path, dispatch and the fill loop.  Compiled with -ffp-contract=off and
- * without -ffast-math: every operation rounds once, as written, which is what makes all paths
- * (this one, fi_kernels_avx2.c, fi_kernels_avx512.c; one math in fi_math.h) bit-identical. */
+/* Philox, the float16/bfloat16 conversions, the paths' dispatch and the fill loop.  Every file
+ * is compiled with -ffp-contract=off and without -ffast-math: every operation rounds once, as
+ * written, which is what makes all paths (fi_kernels_<isa>.c: one math, fi_math.h, and one group
+ * loop, fi_groups.h, over each path's primitives and Philox words) bit-identical. */
 #include <string.h>
 #include "fi_kernels.h"
 
@@ -52,102 +53,80 @@ uint16_t fi_f32_to_bf16_bits(float f) {
     return (uint16_t)((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
 }
 
-/* ---------------- the portable path: fi_math.h over 1-lane primitives ---------------- */
+/* ---------------- the paths, in order of preference ---------------- */
 
-#include "fi_simd_scalar.h"
-#include "fi_math.h"
+/* ngroups whole groups from group g0 into dst (fi_groups.h); stream: float32 values past the
+ * caches where the path can (dst is then 16-byte aligned) */
+typedef void (*fi_groups_fn)(const fi_params *, uint64_t, int64_t, void *, int);
 
-static void groups_scalar(const fi_params *p, uint64_t g0, int64_t ngroups, void *dst, int stream) {
-    const size_t group_bytes = p->dtype == FI_F64 ? 32 * 8 : 64 * (p->dtype == FI_F32 ? 4 : 2);
-    fi_narrow narrow;
-    (void)stream;   /* the reference path stores plainly */
-    narrow_init(&narrow, p, 0);
-    for (int64_t gi = 0; gi < ngroups; gi++) {
-        uint64_t g = g0 + (uint64_t)gi;
-        uint32_t words[64];         /* word w of block l at 16w + l */
-        for (int l = 0; l < 16; l++) {
-            uint64_t b = 16 * g + (uint64_t)l;
-            uint32_t ctr[4] = {(uint32_t)b, (uint32_t)(b >> 32), p->stream[0], p->stream[1]};
-            uint32_t out[4];
-            fi_philox4x32_10(ctr, p->key, out);
-            for (int w = 0; w < 4; w++) words[16 * w + l] = out[w];
-        }
-        char *o = (char *)dst + group_bytes * (size_t)gi;
-        if (p->dtype != FI_F64) {   /* element e: word e / 16 of block e % 16 */
-            narrow_vectors(&narrow, words, FI_NVF, o, FI_KIND_ANY);
-            continue;
-        }
-        uint64_t k[32];             /* element 16h + l: words 2h (low) and 2h+1 (high) of block l */
-        for (int e = 0; e < 32; e++)
-            k[e] = (uint64_t)words[32 * (e / 16) + e % 16] | ((uint64_t)words[32 * (e / 16) + 16 + e % 16] << 32);
-        wide_vectors(p, k, FI_NVD, (double *)o);
-    }
-}
-
-/* ---------------- dispatch and the fill loop ---------------- */
-
-/* ngroups whole groups from group g0 into dst; stream: float32 stores past the caches (dst is
- * then 16-byte aligned; the caller fences) */
-typedef void (*groups_fn)(const fi_params *, uint64_t, int64_t, void *, int);
+void fi_groups_scalar(const fi_params *p, uint64_t g0, int64_t ngroups, void *dst, int stream);
+static int fi_always(void) { return 1; }
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#define FI_HAVE_X86_SIMD 1
 void fi_groups_avx512(const fi_params *p, uint64_t g0, int64_t ngroups, void *dst, int stream);
 void fi_groups_avx2(const fi_params *p, uint64_t g0, int64_t ngroups, void *dst, int stream);
-#define FI_HAVE_X86_SIMD 1
-#include <xmmintrin.h>   /* _mm_sfence */
 #include <cpuid.h>
-#endif
 
-#ifdef FI_HAVE_X86_SIMD
+static int fi_cpu_has_avx512(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+}
+
 /* F16C from CPUID leaf 1 (ECX bit 29): clang (14) has no __builtin_cpu_supports("f16c").  Its
  * registers are the AVX (YMM) state, whose OS support __builtin_cpu_supports("avx2") checks. */
-static int fi_cpu_has_f16c(void) {
+static int fi_cpu_has_avx2_f16c(void) {
     unsigned a, b, c, d;
-    return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
 }
 #endif
 
-int fi_path_available(int path) {
-    if (path == FI_PATH_SCALAR) return 1;
-#ifdef FI_HAVE_X86_SIMD
-    __builtin_cpu_init();
-    if (path == FI_PATH_AVX512)
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-               __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-    if (path == FI_PATH_AVX2)
-        return __builtin_cpu_supports("avx2") && fi_cpu_has_f16c();
+#if defined(__aarch64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define FI_HAVE_NEON 1
+void fi_groups_neon(const fi_params *p, uint64_t g0, int64_t ngroups, void *dst, int stream);
 #endif
-    return 0;
+
+static const struct {
+    int path;
+    fi_groups_fn groups;
+    int (*available)(void);   /* this CPU can run it */
+} FI_PATHS[] = {
+#ifdef FI_HAVE_X86_SIMD
+    {FI_PATH_AVX512, fi_groups_avx512, fi_cpu_has_avx512},
+    {FI_PATH_AVX2, fi_groups_avx2, fi_cpu_has_avx2_f16c},
+#endif
+#ifdef FI_HAVE_NEON
+    {FI_PATH_NEON, fi_groups_neon, fi_always},   /* Advanced SIMD: part of every AArch64 CPU */
+#endif
+    {FI_PATH_SCALAR, fi_groups_scalar, fi_always},
+};
+#define FI_NPATHS (int)(sizeof FI_PATHS / sizeof FI_PATHS[0])
+
+int fi_path_available(int path) {
+    for (int i = 0; i < FI_NPATHS; i++)
+        if (FI_PATHS[i].path == path) return FI_PATHS[i].available();
+    return 0;   /* not in this build */
 }
 
 int fi_best_path(void) {
-    if (fi_path_available(FI_PATH_AVX512)) return FI_PATH_AVX512;
-    if (fi_path_available(FI_PATH_AVX2)) return FI_PATH_AVX2;
+    for (int i = 0; i < FI_NPATHS; i++)
+        if (FI_PATHS[i].available()) return FI_PATHS[i].path;
     return FI_PATH_SCALAR;
 }
 
-static groups_fn groups_for(int path) {
-#ifdef FI_HAVE_X86_SIMD
-    if (path == FI_PATH_AVX512) return fi_groups_avx512;
-    if (path == FI_PATH_AVX2) return fi_groups_avx2;
-#endif
-    (void)path;
-    return groups_scalar;
+static fi_groups_fn groups_for(int path) {
+    for (int i = 0; i < FI_NPATHS; i++)
+        if (FI_PATHS[i].path == path) return FI_PATHS[i].groups;
+    return fi_groups_scalar;
 }
 
-static inline int itemsize(int dtype) {
-    return dtype == FI_F64 ? 8 : dtype == FI_F32 ? 4 : 2;
-}
+/* ---------------- the fill loop ---------------- */
 
 void fi_fill_ex(const fi_params *p, void *out, int64_t n, uint64_t first, int path, int stream) {
-    groups_fn gen = groups_for(path);
-#ifdef FI_HAVE_X86_SIMD
-    stream = stream && path != FI_PATH_SCALAR && p->dtype == FI_F32;
-    int streamed = 0;
-#else
-    stream = 0;
-#endif
-    const int G = fi_group_size(p->dtype), isz = itemsize(p->dtype);
+    const fi_groups_fn groups = groups_for(path);
+    const int G = fi_group_size(p->dtype), isz = fi_itemsize(p->dtype);
     char *o = (char *)out;
     uint64_t i = first, end = first + (uint64_t)n;
     double tmp[64];  /* one group of any dtype: 64 * 8 bytes */
@@ -155,25 +134,18 @@ void fi_fill_ex(const fi_params *p, void *out, int64_t n, uint64_t first, int pa
         uint64_t g = i / G, e0 = i % G;
         if (e0 == 0 && end - i >= (uint64_t)G) {   /* a run of whole groups, written in place */
             int64_t ng = (int64_t)((end - i) / G);
-            const int st = stream && ((uintptr_t)o & 15) == 0;
-            gen(p, g, ng, o, st);
-#ifdef FI_HAVE_X86_SIMD
-            streamed |= st;
-#endif
+            groups(p, g, ng, o, stream && ((uintptr_t)o & 15) == 0);
             o += (size_t)ng * G * isz;
             i += (uint64_t)ng * G;
             continue;
         }
         uint64_t cnt = (uint64_t)G - e0;            /* a partial group goes through tmp */
         if (cnt > end - i) cnt = end - i;
-        gen(p, g, 1, tmp, 0);
+        groups(p, g, 1, tmp, 0);
         memcpy(o, (char *)tmp + e0 * isz, cnt * isz);
         o += cnt * isz;
         i += cnt;
     }
-#ifdef FI_HAVE_X86_SIMD
-    if (streamed) _mm_sfence();   /* stream stores are weakly ordered: done before we return */
-#endif
 }
 
 void fi_fill(const fi_params *p, void *out, int64_t n, uint64_t first, int path) {

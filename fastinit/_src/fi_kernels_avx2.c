@@ -1,6 +1,6 @@
 /* AVX2 path (with F16C), for x86-64 CPUs without AVX-512; chosen at run time by fi_best_path().
- * Philox for one group as two 8-lane halves and the group layout; the math is fi_math.h over
- * fi_simd_avx2.h. */
+ * Its words function (Philox for one group); the math is fi_math.h over fi_simd_avx2.h, the group
+ * loop fi_groups.h. */
 #if defined(__x86_64__) && defined(__GNUC__)
 /* The system headers first, outside the target region (clang's intrinsics carry their own). */
 #include <immintrin.h>
@@ -24,7 +24,8 @@
  * 32-bit lanes) would also need a shift for the odd lanes' input and two blends to repack the
  * products every round.  The high 32 bits of each lane are don't-cares until the final repack.
  * x[2w + h] = word w of blocks 16g + 8h .. 16g + 8h + 7, i.e. elements 16w + 8h .. + 7 */
-static inline void philox_group(const fi_params *p, uint64_t g, __m256i x[8]) {
+#define FI_WORDS_NG 1
+static inline void fi_words(const fi_params *p, uint64_t g, vi x[FI_NVF]) {
     uint64_t b = 16 * g;
     const uint32_t hi = (uint32_t)(b >> 32), s0 = p->stream[0], s1 = p->stream[1];
     const __m256i m0 = _mm256_set1_epi64x(FI_PHILOX_M0), m1 = _mm256_set1_epi64x(FI_PHILOX_M1);
@@ -65,53 +66,8 @@ static inline void philox_group(const fi_params *p, uint64_t g, __m256i x[8]) {
             x[2 * k + h] = _mm256_blend_epi32(w[k][2 * h], _mm256_slli_epi64(w[k][2 * h + 1], 32), 0xAA);
 }
 
-/* ngroups groups of one kind (narrow_kind; a constant in each function below).  uniform_ and
- * normal_ into float32 get functions of their own: each loop is then compiled (registers, code
- * layout) for its math alone, which measured 3-4% faster; truncated normals measured 3% slower
- * that way than in the general loop, so they stay there. */
-static inline __attribute__((always_inline)) void groups_of_kind(const fi_params *p, const fi_narrow *narrow, uint64_t g0,
-                                                                 int64_t ngroups, void *dst, int kind) {
-    const size_t group_bytes = p->dtype == FI_F64 ? 32 * 8 : 64 * (p->dtype == FI_F32 ? 4 : 2);
-    for (int64_t gi = 0; gi < ngroups; gi++) {
-        __m256i x[8];
-        philox_group(p, g0 + (uint64_t)gi, x);
-        char *o = (char *)dst + group_bytes * (size_t)gi;
-        if (kind != FI_KIND_ANY || p->dtype != FI_F64) {
-            narrow_vectors(narrow, x, FI_NVF, o, kind);
-            continue;
-        }
-        /* wide element 16h + 8half + 4qtr + i joins words 2h and 2h+1 of block 8half + 4qtr + i */
-        __m256i k[8];
-        for (int h = 0; h < 2; h++)
-            for (int half = 0; half < 2; half++)
-                for (int qtr = 0; qtr < 2; qtr++) {
-                    __m256i lo32 = x[2 * (2 * h) + half], hi32 = x[2 * (2 * h + 1) + half];
-                    __m128i l = qtr ? _mm256_extracti128_si256(lo32, 1) : _mm256_castsi256_si128(lo32);
-                    __m128i u = qtr ? _mm256_extracti128_si256(hi32, 1) : _mm256_castsi256_si128(hi32);
-                    k[4 * h + 2 * half + qtr] = _mm256_or_si256(_mm256_cvtepu32_epi64(l), _mm256_slli_epi64(_mm256_cvtepu32_epi64(u), 32));
-                }
-        wide_vectors(p, k, FI_NVD, (double *)o);
-    }
-}
-
-#define GROUPS_OF_KIND(name, kind)                                                                   \
-    static __attribute__((noinline)) void name(const fi_params *p, const fi_narrow *n, uint64_t g0,    \
-                                               int64_t ng, void *dst) {                                \
-        groups_of_kind(p, n, g0, ng, dst, kind);                                                       \
-    }
-GROUPS_OF_KIND(groups_any, FI_KIND_ANY)
-GROUPS_OF_KIND(groups_uniform_f32, FI_KIND_UNIFORM_F32)
-GROUPS_OF_KIND(groups_normal_f32, FI_KIND_NORMAL_F32)
-
-void fi_groups_avx2(const fi_params *p, uint64_t g0, int64_t ngroups, void *dst, int stream) {
-    fi_narrow narrow;
-    narrow_init(&narrow, p, stream);
-    switch (narrow_kind(p)) {
-    case FI_KIND_UNIFORM_F32: groups_uniform_f32(p, &narrow, g0, ngroups, dst); break;
-    case FI_KIND_NORMAL_F32: groups_normal_f32(p, &narrow, g0, ngroups, dst); break;
-    default: groups_any(p, &narrow, g0, ngroups, dst);
-    }
-}
+#define FI_GROUPS_FN fi_groups_avx2
+#include "fi_groups.h"
 #ifdef __clang__
 #pragma clang attribute pop
 #endif

@@ -1,6 +1,7 @@
 /* The per-element math of every fill, written once over the vector primitives of one ISA.
  *
- * Include after fi_kernels.h and one of fi_simd_scalar.h / fi_simd_avx2.h / fi_simd_avx512.h.
+ * Include after fi_kernels.h and one path's primitives (fi_simd_<isa>.h); fi_groups.h, the group
+ * loop, turns Philox words into values with it.
  * Each primitive is one IEEE operation (or an exact integer one) per lane, and this file fixes
  * their order, so every path computes every lane identically: results are bit-identical on all
  * paths (built with -ffp-contract=off; no libm).  Where scalar code would branch, the math below
@@ -13,6 +14,7 @@
 #ifndef FI_MATH_H
 #define FI_MATH_H
 #include <string.h>
+#include "fi_tables.h"
 
 #define FOR_F for (int j = 0; j < FI_NBF; j++)
 #define FOR_D for (int j = 0; j < FI_NBD; j++)
@@ -95,6 +97,14 @@ static inline void probit_lower_fv(const vf t[FI_NBF], const vf q[FI_NBF], vf z[
         }
     }
 }
+
+/* Truncated normals (FI_INVERT, float32) take each draw's side from k itself (trunc_side_fv) on
+ * primitives that offer the three operations it needs beyond the rest (FI_SIMD_HAS_SIDE_OPS;
+ * fi_simd_avx2.h, where it measured faster than comparing both ends' probabilities, trunc_fv).
+ * Same bits either way. */
+#ifdef FI_SIMD_HAS_SIDE_OPS
+#define FI_TRUNC_SIDE_BY_K 1
+#endif
 
 /* A narrow fill's parameters in float32, rounded and broadcast once per run of groups
  * (narrow_init): read from fi_params in the loop, they would be reloaded and converted after
@@ -259,6 +269,37 @@ static inline void trunc_series_fv(const fi_narrow *p, const vi k[FI_NBF], vf ou
 }
 
 /* ================= float64 ================= */
+
+/* float64 probit: Wichura's Algorithm AS 241 (PPND16), Applied Statistics 37(3), 1988,
+ * relative accuracy about 1e-16.  Coefficients in ascending powers. */
+static const double FI_AS241_A[8] = {
+    3.3871328727963666080e0, 1.3314166789178437745e+2, 1.9715909503065514427e+3,
+    1.3731693765509461125e+4, 4.5921953931549871457e+4, 6.7265770927008700853e+4,
+    3.3430575583588128105e+4, 2.5090809287301226727e+3};
+static const double FI_AS241_B[8] = {
+    1.0, 4.2313330701600911252e+1, 6.8718700749205790830e+2, 5.3941960214247511077e+3,
+    2.1213794301586595867e+4, 3.9307895800092710610e+4, 2.8729085735721942674e+4,
+    5.2264952788528545610e+3};
+static const double FI_AS241_C[8] = {
+    1.42343711074968357734e0, 4.63033784615654529590e0, 5.76949722146069140550e0,
+    3.64784832476320460504e0, 1.27045825245236838258e0, 2.41780725177450611770e-1,
+    2.27238449892691845833e-2, 7.74545014278341407640e-4};
+static const double FI_AS241_D[8] = {
+    1.0, 2.05319162663775882187e0, 1.67638483018380384940e0, 6.89767334985100004550e-1,
+    1.48103976427480074590e-1, 1.51986665636164571966e-2, 5.47593808499534494600e-4,
+    1.05075007164441684324e-9};
+static const double FI_AS241_E[8] = {
+    6.65790464350110377720e0, 5.46378491116411436990e0, 1.78482653991729133580e0,
+    2.96560571828504891230e-1, 2.65321895265761230930e-2, 1.24266094738807843860e-3,
+    2.71155556874348757815e-5, 2.01033439929228813265e-7};
+static const double FI_AS241_F[8] = {
+    1.0, 5.99832206555887937690e-1, 1.36929880922735805310e-1, 1.48753612908506148525e-2,
+    7.86869131145613259100e-4, 1.84631831751005468180e-5, 1.42151175831644588870e-7,
+    2.04426310338993978564e-15};
+
+/* float64 log: log1p(f) = 2 atanh(s), s = f / (2 + f): odd Taylor series 2 (s + s^3/3 + ...);
+ * |s| <= 0.2 on the reduced range, so 12 terms reach float64 rounding. */
+#define FI_LOG_TERMS_F64 12
 
 static inline vd horner_d(const double *c, int n, vd x) {
     vd acc = d_set(c[n - 1]);
@@ -471,7 +512,7 @@ static inline void trunc_wide_fv(const fi_params *p, const vi k[FI_NBF], vf out[
 /* ================= groups: values and stores ================= */
 
 /* 32-bit draws -> clamped float32 values */
-/* The common float32 fills, which a path may give loops of their own (narrow_vectors' kind, a
+/* The common float32 fills, which fi_groups.h gives loops of their own (narrow_vectors' kind, a
  * constant there): the dispatch below then folds away, and each loop is register-allocated for
  * its own math.  FI_KIND_ANY decides per batch, from fi_params. */
 enum { FI_KIND_ANY, FI_KIND_UNIFORM_F32, FI_KIND_NORMAL_F32 };

@@ -92,8 +92,8 @@ static inline vi i_xor_where(mf m, vi a) { return _mm256_xor_si256(a, m); }
 /* tab's lane 7 where m (a full-lane mask), else its lane 0: one permute (port 5), which reads
  * the low 3 bits of each lane of m */
 static inline vf f_pick07(mf m, vf tab) { return _mm256_permutevar8x32_ps(tab, m); }
-/* truncated normals take their side from k (fi_math.h: trunc_side_fv): measured faster here */
-#define FI_TRUNC_SIDE_BY_K 1
+/* (u_to_f_bits, i_xor_where and f_pick07: what fi_math.h's trunc_side_fv needs beyond the rest) */
+#define FI_SIMD_HAS_SIDE_OPS 1
 
 static inline vf f_lookup8(const float *tab, vi idx) { return _mm256_permutevar8x32_ps(_mm256_loadu_ps(tab), idx); }
 static inline vd d_set(double x) { return _mm256_set1_pd(x); }
@@ -149,6 +149,12 @@ static inline vd i_part_to_d(vi k, int part) {
 static inline vf d_parts_to_f(const vd *parts) {
     return _mm256_set_m128(_mm256_cvtpd_ps(parts[1]), _mm256_cvtpd_ps(parts[0]));
 }
+/* 64-bit lanes from part `part` of lo (low halves) and hi (high halves), as i_part_to_d */
+static inline vl l_join(vi lo, vi hi, int part) {
+    __m128i l = part ? _mm256_extracti128_si256(lo, 1) : _mm256_castsi256_si128(lo);
+    __m128i u = part ? _mm256_extracti128_si256(hi, 1) : _mm256_castsi256_si128(hi);
+    return _mm256_or_si256(_mm256_cvtepu32_epi64(l), _mm256_slli_epi64(_mm256_cvtepu32_epi64(u), 32));
+}
 
 static inline void f_store(float *dst, vf x) { _mm256_storeu_ps(dst, x); }
 /* a non-temporal (past the caches) store, dst 16-byte aligned: one 32-byte stream store where dst
@@ -161,6 +167,7 @@ static inline void f_stream(float *dst, vf x) {
         _mm_stream_ps(dst + 4, _mm256_extractf128_ps(x, 1));
     }
 }
+static inline void f_stream_fence(void) { _mm_sfence(); }
 static inline void f_store_f16(uint16_t *dst, vf x) {
     _mm_storeu_si128((__m128i *)dst, _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }

@@ -102,6 +102,12 @@ static inline vd i_part_to_d(vi k, int part) {
 static inline vf d_parts_to_f(const vd *parts) {
     return _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(parts[0])), _mm512_cvtpd_ps(parts[1]), 1);
 }
+/* 64-bit lanes from part `part` of lo (low halves) and hi (high halves), as i_part_to_d */
+static inline vl l_join(vi lo, vi hi, int part) {
+    __m256i l = part ? _mm512_extracti64x4_epi64(lo, 1) : _mm512_castsi512_si256(lo);
+    __m256i u = part ? _mm512_extracti64x4_epi64(hi, 1) : _mm512_castsi512_si256(hi);
+    return _mm512_or_si512(_mm512_cvtepu32_epi64(l), _mm512_slli_epi64(_mm512_cvtepu32_epi64(u), 32));
+}
 
 static inline void f_store(float *dst, vf x) { _mm512_storeu_ps(dst, x); }
 /* a non-temporal (past the caches) store, dst 16-byte aligned: the widest stream stores dst's
@@ -120,6 +126,7 @@ static inline void f_stream(float *dst, vf x) {
         _mm_stream_ps(dst + 12, _mm512_extractf32x4_ps(x, 3));
     }
 }
+static inline void f_stream_fence(void) { _mm_sfence(); }
 static inline void f_store_f16(uint16_t *dst, vf x) {
     _mm256_storeu_si256((__m256i *)dst, _mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }

@@ -58,8 +58,9 @@ static inline vf u_to_f(vi a) { return (float)a; }                    /* unsigne
 static inline void u_to_f_and_not(vi a, vf *u, vf *v) { *u = (float)a; *v = (float)~a; }  /* a and ~a */
 
 static inline vf f_lookup8(const float *tab, vi idx) { return tab[idx]; }
-/* (the portable path never streams: f_stream is a plain store) */
+/* (the portable path never streams: f_stream is a plain store, with nothing to fence) */
 static inline void f_stream(float *dst, vf x) { *dst = x; }
+static inline void f_stream_fence(void) {}
 /* float64 */
 static inline vd d_set(double x) { return x; }
 static inline vd d_add(vd a, vd b) { return a + b; }
@@ -98,6 +99,8 @@ static inline vd l_small_to_d(vl a) { return (double)(int64_t)a; }    /* |a| < 2
 /* between widths: vf vector = FI_FL / FI_DL parts of vd */
 #define FI_DPF 1
 static inline vd i_part_to_d(vi k, int part) { (void)part; return (double)k; }  /* unsigned lanes */
+/* 64-bit lanes from part `part` of lo (low halves) and hi (high halves), as i_part_to_d */
+static inline vl l_join(vi lo, vi hi, int part) { (void)part; return (vl)lo | (vl)hi << 32; }
 static inline vf d_parts_to_f(const vd *parts) { return (float)parts[0]; }
 
 /* stores */
