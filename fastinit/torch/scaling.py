@@ -254,8 +254,7 @@ def _changes(model: nn.Module, params: dict[str, ParamScaling], rule: str) -> li
         return changes
     for mname, mod in model.named_modules():
         cls = type(mod).__name__
-        if isinstance(mod, nn.MultiheadAttention) or ("Attention" in cls and "Attention" not in
-                                                     type(model).__name__ and not cls.endswith("Layer")):
+        if isinstance(mod, nn.MultiheadAttention) or cls.endswith("Attention"):
             changes.append(f"{mname or '<root>'} ({cls}): μP scales attention logits by 1/d_head, not 1/√d_head, "
                            f"when d_head grows with width (with a fixed d_head and more heads, 1/√d_head is right)")
     # tied parameters: one tensor under several names with different roles
