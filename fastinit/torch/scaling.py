@@ -358,16 +358,19 @@ def coord_check(make_model: Callable[[int], nn.Module], widths: Sequence[int], b
     some grow (or shrink) with width after the first step.
 
     ``batch``: ``(inputs, targets)``; ``loss_fn(model_output, targets)`` (default cross entropy over
-    the last dim).  ``base_width``: default ``widths[0]`` (``make_model(base_width)`` is built on the
-    meta device for the base shapes).  Returns ``{"widths": [...], "rule": ..., "rms": {layer:
-    [[rms at width w, step t] for t] for w]}, "loss": [[loss per step] per width]}``;
-    ``plot=path`` writes a PNG (one panel per step, RMS vs width, log-log, one line per layer)."""
+    the last dim).  ``base_width``: default ``widths[0]`` (``make_model(base_width)`` and, to tell
+    which dimensions are widths, ``make_model(2 * base_width)`` are built on the meta device).
+    ``init_options`` go to :func:`init` (``zero_readout=True``, ...).  The optimizer is Adam or SGD
+    (``optimizer=``) over :func:`param_groups`.  Returns ``{"widths": [...], "rule": ..., "steps":
+    ..., "rms": {layer: [[rms at step t for t] for each width]}, "loss": [[loss per step] for each
+    width]}``; ``plot=path`` writes a PNG (one panel per step, RMS vs width, log-log, a line per
+    layer)."""
     inputs, targets = batch
     loss_fn = loss_fn or (lambda out, y: nn.functional.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1)))
     base_width = widths[0] if base_width is None else base_width
     with torch.device("meta"):
         base = make_model(base_width)
-        delta = make_model(base_width * 2) if all(w == base_width for w in widths) else None
+        delta = make_model(base_width * 2)    # (names the widths at the base width itself too)
     rms: dict[str, list[list[float]]] = {}
     losses = []
     for w in widths:
