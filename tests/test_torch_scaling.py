@@ -328,3 +328,18 @@ def test_fsdp2_two_ranks_equal_single_process():
     preload = ["torch", "torch._dynamo", "torch.distributed.tensor", "torch.distributed.fsdp", "fastinit.torch",
                __name__]
     launch_ranks(_fsdp_worker, 2, preload, 150)
+
+
+def test_bench_script_runs_small(tmp_path):
+    """bench/scaling_transfer.py --quick: the whole pipeline (sweeps, summary, coord checks, PNGs)."""
+    pytest.importorskip("matplotlib")
+    import subprocess
+    import sys
+    from pathlib import Path
+    script = Path(__file__).resolve().parents[1] / "bench" / "scaling_transfer.py"
+    r = subprocess.run([sys.executable, str(script), "--quick", "--out", str(tmp_path), "--tag", "t"],
+                       capture_output=True, text=True, timeout=240)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "max/min ratio" in r.stdout
+    for suffix in ("transfer.txt", "transfer.json", "lr.png", "coord-mlp.png", "coord-lm.png"):
+        assert (tmp_path / f"t-scaling-{suffix}").stat().st_size > 0
