@@ -237,13 +237,14 @@ def test_readout_matches_mup_readout_forward():
 
 # --- coord check and signal report ----------------------------------------------------------------
 
-def test_coord_check_flat_under_mup_growing_under_sp(tmp_path):
+@pytest.mark.parametrize("optimizer,lr", [("adam", 2 ** -6), ("sgd", 0.5)])
+def test_coord_check_flat_under_mup_growing_under_sp(tmp_path, optimizer, lr):
     torch.manual_seed(0)
     x, y = torch.randn(32, 16), torch.randint(10, (32,))
     widths = [64, 256, 1024]
     growth = {}
     for rule in ("mup", "standard"):
-        data = scaling.coord_check(mlp, widths, (x, y), steps=4, rule=rule, lr=2 ** -6,
+        data = scaling.coord_check(mlp, widths, (x, y), steps=4, rule=rule, lr=lr, optimizer=optimizer,
                                    plot=str(tmp_path / f"{rule}.png") if rule == "mup" else None)
         assert set(data["rms"]) == {"0", "1", "2", "3", "4"} and len(data["rms"]["2"]) == 3
         growth[rule] = max(v[-1][-1] / v[0][-1] for v in data["rms"].values())
