@@ -166,6 +166,46 @@ def test_zero_readout_and_changes_report():
     assert any("1/d_head" in c for c in scaling.plan(mha, base=base).changes)
 
 
+def test_per_role_std():
+    model = TinyLM(64)
+    p = scaling.init(model, 0, base=meta(TinyLM, 16), std={"input": 0.02, "hidden": 2.0})
+    assert p.params["embed.weight"].std == pytest.approx(0.02)
+    assert p.params["layers.0.fc1.weight"].std == pytest.approx(2 / math.sqrt(64))
+    assert p.params["head.weight"].std == pytest.approx(1 / math.sqrt(16) / 4)
+    with pytest.raises(ValueError, match="not roles"):
+        scaling.plan(model, base=meta(TinyLM, 16), std={"embedding": 0.02})
+    with pytest.raises(ValueError, match="std must be > 0"):
+        scaling.plan(model, base=meta(TinyLM, 16), std=0)
+
+
+def test_transformers_llama_from_meta_buffers_and_roles():
+    """A model with buffers (Llama's rotary tables) runs its own init for them first; the
+    parameters are then the rule's fills, keyed by (seed, name) as without buffers."""
+    pytest.importorskip("transformers")
+    import warnings
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    def cfg(d):
+        return LlamaConfig(vocab_size=100, hidden_size=d, intermediate_size=2 * d, num_hidden_layers=2,
+                           num_attention_heads=d // 16, num_key_value_heads=d // 16, head_dim=16)
+    with torch.device("meta"):
+        base, model = LlamaForCausalLM(cfg(32)), LlamaForCausalLM(cfg(128))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # every tensor written: no materialize warning
+        p = scaling.init(model, 2, base=base, std={"input": 0.02})
+    roles = {n: s.role for n, s in p.params.items()}
+    assert roles["model.embed_tokens.weight"] == "input" and roles["lm_head.weight"] == "output"
+    assert roles["model.layers.1.self_attn.q_proj.weight"] == "hidden" and roles["model.norm.weight"] == "norm"
+    assert any("LlamaAttention" in c for c in p.changes)
+    ref = LlamaForCausalLM(cfg(128))
+    for n, b in ref.named_buffers():
+        assert torch.equal(b, dict(model.named_buffers())[n]), n
+    name = "model.layers.1.mlp.down_proj.weight"
+    want = ft.normal_(torch.empty(128, 256), 0.0, 1 / 16,
+                      generator=torch.Generator().manual_seed(derived_seed(2, name, 0)))
+    assert torch.equal(dict(model.named_parameters())[name].detach(), want)
+
+
 # --- param_groups ---------------------------------------------------------------------------------
 
 def test_param_groups_multipliers():

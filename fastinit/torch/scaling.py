@@ -32,7 +32,7 @@ Roles (inferred, or declared with ``roles={"fnmatch pattern": role}``, first mat
   or a class whose name contains "Norm").
 Any other parameter must be declared (``roles=``): nothing is guessed silently.
 
-The rule table (σ = ``std``, default 1; fan_in = in·prod(kernel), an embedding's is 1;
+The rule table (σ = ``std``, default 1, or per role; fan_in = in·prod(kernel), an embedding's is 1;
 base_fan_in its value in ``base``).  ``"mup"`` is Table 3 of Tensor Programs V (Yang et al. 2022,
 arXiv:2203.03466) in the form that needs no change to the model's forward (no output multiplier:
 microsoft/mup's ``MuReadout`` multiplier 1/m_in is folded into the readout's init and LR, which is
@@ -87,7 +87,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 import torch
 from torch import nn
 
-from ._materialize import materialize
+from ._materialize import _entry_point, _post_order, _reset_method, derived_seed, materialize
 
 __all__ = ["init", "plan", "param_groups", "coord_check", "signal_report", "ScalingPlan", "ParamScaling",
            "LayerSignal", "RULES", "ROLES"]
@@ -152,7 +152,7 @@ def _match(name: str, patterns: Iterable[str]) -> bool:
 
 
 def plan(model: nn.Module, *, base, delta=None, rule: str = "mup", roles: Mapping[str, str] | None = None,
-         std: float = 1.0, zero_readout: bool = False, zero_query: bool = False,
+         std: float | Mapping[str, float] = 1.0, zero_readout: bool = False, zero_query: bool = False,
          residual: Sequence[str] | None = None, depth: int | None = None) -> ScalingPlan:
     """The :class:`ScalingPlan` of ``model`` (roles, multipliers, stds, LR multipliers; see the
     module docstring for the rule table) without touching its values.  Arguments as :func:`init`."""
@@ -161,8 +161,15 @@ def plan(model: nn.Module, *, base, delta=None, rule: str = "mup", roles: Mappin
                                   "1/√fan_in, 1/fan_in on the activations); not implemented: use 'mup'")
     if rule not in RULES:
         raise ValueError(f"rule must be one of {RULES}; got {rule!r}")
-    if not std > 0:
-        raise ValueError(f"std must be > 0; got {std}")
+    if isinstance(std, Mapping):
+        unknown = set(std) - set(ROLES)
+        if unknown:
+            raise ValueError(f"std: {sorted(unknown)} are not roles {ROLES}")
+        sigma = {**dict.fromkeys(ROLES, 1.0), **std}
+    else:
+        sigma = dict.fromkeys(ROLES, std)
+    if not all(isinstance(v, (int, float)) and v > 0 for v in sigma.values()):
+        raise ValueError(f"std must be > 0 (a number or {{role: number}}); got {std}")
     base_shapes = _shapes(base)
     ref = _shapes(delta) if delta is not None else None
     owners = {}
@@ -223,9 +230,9 @@ def plan(model: nn.Module, *, base, delta=None, rule: str = "mup", roles: Mappin
         else:
             init_kind = "normal"
             if rule != "standard" and role == "output":
-                stdv = std / math.sqrt(base_fan_in) / m_in
+                stdv = sigma[role] / math.sqrt(base_fan_in) / m_in
             else:
-                stdv = std / math.sqrt(fan_in)
+                stdv = sigma[role] / math.sqrt(fan_in)
             if rule != "standard" and role == "output" and zero_readout:
                 stdv = 0.0
             if zero_query and _match(name, _QUERY):
@@ -274,7 +281,8 @@ def _changes(model: nn.Module, params: dict[str, ParamScaling], rule: str) -> li
 
 
 def init(model: nn.Module, seed: int, *, base, delta=None, rule: str = "mup",
-         roles: Mapping[str, str] | None = None, std: float = 1.0, zero_readout: bool = False,
+         roles: Mapping[str, str] | None = None, std: float | Mapping[str, float] = 1.0,
+         zero_readout: bool = False,
          zero_query: bool = False, residual: Sequence[str] | None = None, depth: int | None = None,
          device: str | torch.device = "cpu", strict: bool = False) -> ScalingPlan:
     """Initialize ``model`` by the width/depth ``rule`` and return its :class:`ScalingPlan` (also kept
@@ -283,7 +291,8 @@ def init(model: nn.Module, seed: int, *, base, delta=None, rule: str = "mup",
     ``base``: the same architecture at the base width (an nn.Module, e.g. built on the meta device,
     or ``{name: shape}``); ``delta``: optionally another width, to say which dims are widths when
     the model is at the base width itself (as mup's ``set_base_shapes(delta=)``).  ``roles``:
-    ``{fnmatch pattern: role}`` overrides.  ``std`` σ: weight N(0, σ²/fan_in) (readout, μP:
+    ``{fnmatch pattern: role}`` overrides.  ``std`` σ, a number or ``{role: σ}`` (others 1; e.g.
+    ``{"input": 0.02}`` for GPT-style embeddings): weight N(0, σ²/fan_in) (readout, μP:
     N(0, σ²/base_fan_in/m_in²)).  ``zero_readout``/``zero_query``: zero-init the readout / the
     attention query projections.  ``rule="depth"``: residual output weights (``residual=``
     patterns) × 1/√(2·depth).  See the module docstring for the table and the references.
@@ -291,16 +300,39 @@ def init(model: nn.Module, seed: int, *, base, delta=None, rule: str = "mup",
     Meta parameters are allocated on ``device`` and every parameter is filled through
     :func:`fastinit.torch.materialize` (``init=``), so its values are keyed by ``(seed, its fully
     qualified name)`` and identical for any world size, FSDP2/TP sharding and pipeline stage.
-    Biases 0, norm weights 1.  BatchNorm running stats are reset; other buffers are named in
-    materialize's warning (``strict=True``: an error)."""
+    Biases 0, norm weights 1.  BatchNorm running stats are reset.  A model with other buffers
+    (rotary tables, ...) first runs its own init, as :func:`~fastinit.torch.materialize` would (a
+    transformers model's ``init_weights``, else every ``reset_parameters``), which computes them;
+    its parameters are then refilled by the rule (the same values: each fill's generator is
+    ``derived_seed(seed, name, 0)``'s).  A buffer that no init wrote is named in materialize's
+    warning (``strict=True``: an error)."""
     p = plan(model, base=base, delta=delta, rule=rule, roles=roles, std=std, zero_readout=zero_readout,
              zero_query=zero_query, residual=residual, depth=depth)
 
+    other_buffers = [n for m_name, sub in model.named_modules()
+                     if not isinstance(sub, nn.modules.batchnorm._NormBase)
+                     for n, _ in sub.named_buffers(prefix=m_name, recurse=False)]
+    dev = torch.device(device)
+
     def fill(module: nn.Module) -> None:
+        if other_buffers:
+            # buffers (rotary tables, ...): the model's own init computes them, as materialize runs
+            # it; the parameters it fills are then refilled below
+            entry = _entry_point(module, None, dev)
+            if entry is not None:
+                entry[1]()
+            else:
+                for _, sub in _post_order(module):
+                    reset = _reset_method(sub)
+                    if reset is not None:
+                        reset()
         for name, t in module.named_parameters():
             s = p.params[name]
             if s.init == "normal":
-                torch.nn.init.normal_(t, 0.0, s.std)      # (looked up now: materialize's named generator)
+                # (torch.nn.init looked up now: materialize's wrapped function, which notes the write;
+                # the generator is the one materialize gives the first random call on this name)
+                gen = torch.Generator(device=t.device if t.device.type != "meta" else "cpu")
+                torch.nn.init.normal_(t, 0.0, s.std, generator=gen.manual_seed(derived_seed(seed, name, 0)))
             elif s.init == "zeros":
                 torch.nn.init.zeros_(t)
             else:
