@@ -240,7 +240,8 @@ def main(argv=None):
     mlp_xy = mlp_data(4096, g)
     lm_xy = lm_data(1024, 32, 64, g)
     log(f"fastinit.torch.scaling LR transfer, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-        f"{steps} Adam steps, batch 64 (MLP) / 16x32 tokens (LM), LRs 2^{math.log2(lrs[0]):.0f}..2^{math.log2(lrs[-1]):.0f}")
+        f"{steps} Adam steps, batch 64 (MLP) / 16x32 tokens (LM), "
+        f"LRs 2^{math.log2(lrs[0]):.0f}..2^{math.log2(lrs[-1]):.0f}")
     results = {"mlp": sweep("mlp", make_mlp, mlp_widths, lrs, mlp_xy, steps, 64, log),
                "lm": sweep("lm", LM, lm_widths, lrs, lm_xy, steps, 16, log)}
     summary = {}
@@ -272,8 +273,8 @@ def main(argv=None):
     with open(f"{prefix}-transfer.txt", "w") as f:
         f.write("\n".join(lines) + "\n")
     with open(f"{prefix}-transfer.json", "w") as f:
-        json.dump({"lrs": lrs, "steps": steps, "losses": {k: {r: {str(w): v for w, v in d.items()} for r, d in res.items()}
-                                                          for k, res in results.items()},
+        losses = {k: {r: {str(w): v for w, v in d.items()} for r, d in res.items()} for k, res in results.items()}
+        json.dump({"lrs": lrs, "steps": steps, "losses": losses,
                    "summary": summary, "coord": coord}, f, indent=1)
     print(f"wrote {prefix}-transfer.txt, .json, -lr.png, -coord-mlp.png, -coord-lm.png")
 

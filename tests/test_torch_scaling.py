@@ -80,7 +80,8 @@ def test_roles_from_a_dict_of_shapes_a_delta_and_a_declaration():
     assert [p.params[n].role for n in ("0.weight", "2.weight", "4.weight")] == ["input", "hidden", "output"]
     assert p.params["2.weight"].m_in == 1.0
     p = scaling.plan(meta(mlp, 256), base=base, roles={"4.*": "finite", "0.weight": "hidden"})
-    assert (p.params["4.weight"].role, p.params["4.bias"].role, p.params["0.weight"].role) == ("finite", "finite", "hidden")
+    got = (p.params["4.weight"].role, p.params["4.bias"].role, p.params["0.weight"].role)
+    assert got == ("finite", "finite", "hidden")
 
 
 def test_refusals():

@@ -271,7 +271,8 @@ def _changes(model: nn.Module, params: dict[str, ParamScaling], rule: str) -> li
     for names in seen.values():
         if len(names) > 1:
             changes.append(f"{' = '.join(names)} are tied: a readout tied to the input embedding cannot get the "
-                           f"readout's 1/m init and LR; untie it or multiply the output by 1/m_in (mup's MuSharedReadout)")
+                           f"readout's 1/m init and LR; untie it or multiply the output by 1/m_in "
+                           f"(mup's MuSharedReadout)")
     if not any(p.role == "output" for p in params.values()):
         changes.append("no readout (output role) found: check that base differs from the model in width")
     if rule == "depth":
