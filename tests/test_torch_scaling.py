@@ -139,6 +139,24 @@ def test_values_are_materialize_named_fills():
     assert any("attention" not in c and "depth" in c for c in p.changes)
 
 
+def test_depth_rule_keeps_the_residual_stream_bounded_in_depth():
+    """rule='depth': residual branches' output weights x 1/sqrt(2L) keep the residual stream's RMS at
+    init flat in depth; without it (μP alone) each branch adds O(1) and it grows."""
+    idx = torch.randint(50, (4, 16), generator=torch.Generator().manual_seed(0))
+    rms = {}
+    for layers in (2, 16):
+        for rule in ("mup", "depth"):
+            model = TinyLM(64, layers=layers)
+            scaling.init(model, 0, base=meta(TinyLM, 16, 50, layers), rule=rule)
+            with torch.no_grad():
+                h = model.embed(idx)
+                for layer in model.layers.values():
+                    h = layer(h)
+            rms[rule, layers] = h.pow(2).mean().sqrt().item()
+    assert 0.7 < rms["depth", 16] / rms["depth", 2] < 1.4, rms
+    assert rms["mup", 16] / rms["mup", 2] > 3, rms
+
+
 def test_meta_and_real_models_get_the_same_values_and_mup_is_sp_at_the_base_width():
     real, on_meta = mlp(128), meta(mlp, 128)
     scaling.init(real, 5, base=meta(mlp, 32))
