@@ -51,7 +51,8 @@ reset, public or private, through fastinit.  Both name every tensor no init wrot
 
 The parts: _core (errors, the tensor <-> numpy view), _init (the torch.nn.init functions),
 _dtensor (DTensor shards), _bindings (where loaded code holds a function), _patch (patch()),
-_materialize (materialize, reset_parameters).
+_materialize (materialize, reset_parameters); scaling (public: width/depth-aware init, μP's
+optimizer groups, coord check and signal report).
 """
 from .._extras import require
 
@@ -64,11 +65,12 @@ from . import _init
 from ._materialize import UninitializedError, materialize, reset_parameters
 from ._patch import patch
 from ._torchrec import deferred_init
+from . import scaling
 
 # torch.nn.init's functions (one per scheme declared with a torch name) and the rest of the API
 globals().update({name: getattr(_init, name) for name in _init._SCHEMES})
 __all__ = [*_init._SCHEMES, "calculate_gain", "patch", "materialize", "reset_parameters", "deferred_init",
-           "ArgumentError", "UninitializedError"]
+           "ArgumentError", "UninitializedError", "scaling"]
 
 # torch.nn.init's deprecated spellings (uniform, normal, ...), as torch.nn.init has them
 globals().update({name: getattr(_init, name) for name in _init._DEPRECATED})
