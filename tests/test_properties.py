@@ -98,9 +98,9 @@ def representable(fmt: str) -> tuple[np.ndarray, np.ndarray]:
     return v[keep][order], patterns[keep][order]
 
 
-def whole_fill(shape, name: str, kind: str, seed, params: dict) -> np.ndarray:
-    """The whole tensor: fastinit.init, or the scheme's function on raw uint16 storage."""
-    rand = {"seed": seed} if seed is not None else {}
+def whole_fill(shape, name: str, kind: str, rand: dict, params: dict) -> np.ndarray:
+    """The whole tensor (rand: the seed, for a random scheme): fastinit.init, or the scheme's
+    function on raw uint16 storage."""
     if STORAGE[kind][1] is None:
         return fastinit.init(shape, name, dtype=STORAGE[kind][0], **rand, **params)
     return fastinit.get(name)(empty(shape, kind), **rand, **dtype_arg(kind), **params)
@@ -224,6 +224,17 @@ seeds = st.integers(0, 2**64 - 1)
 streams = st.one_of(st.just(0), st.integers(0, 2**64 - 1))
 
 
+def draw_fill(draw, name: str, max_size: int = 4096, empty_ok: bool = True, kinds=None):
+    """(shape, parameters, dtype, {'seed': seed} or {}) of a fill of scheme `name`: the shape valid
+    for the scheme, the seed for a random one."""
+    shape = shape_for(draw, name, max_size, empty_ok)
+    params = params_for(draw, name, shape)
+    kind = draw(dtypes if kinds is None else st.sampled_from(kinds), "dtype")
+    rand = {"seed": draw(seeds, "seed")} if is_random(name) else {}
+    note(f"shape={shape} params={params} dtype={kind} {rand}")
+    return shape, params, kind, rand
+
+
 @st.composite
 def blocks(draw, shape):
     """A block of shape: one (start, stop) per dimension, whole ranges included; about one in ten
@@ -247,18 +258,13 @@ def test_block_equals_the_slice_of_the_whole_fill(name, data):
     """fill_block of any block equals that slice of fastinit.init's whole tensor, bit for bit.
     (A scheme the tables above give no valid shapes or parameters fails here: its whole fill of a
     non-empty tensor is refused.)"""
-    shape = shape_for(data.draw, name)
-    params = params_for(data.draw, name, shape)
-    kind = data.draw(dtypes, "dtype")
-    seed = data.draw(seeds, "seed") if is_random(name) else None
+    shape, params, kind, rand = draw_fill(data.draw, name)
     bounds = data.draw(blocks(shape), "block")
-    note(f"shape={shape} params={params}")
     index = tuple(slice(lo, hi) for lo, hi in bounds)
     out = sentinel(tuple(hi - lo for lo, hi in bounds), kind, 1)
-    rand = {"seed": seed} if seed is not None else {}
     with quiet():
         try:
-            whole = whole_fill(shape, name, kind, seed, params)
+            whole = whole_fill(shape, name, kind, rand, params)
         except (ValueError, TypeError) as e:
             return refused_alike(e, shape, lambda: fastinit.fill_block(
                 out, name, shape, index, **rand, **dtype_arg(kind), **params), out)
@@ -273,14 +279,10 @@ def test_block_equals_the_slice_of_the_whole_fill(name, data):
 def test_shard_equals_the_slice_of_the_flat_whole_fill(name, data):
     """Every scheme's function, given full_shape= and offset=, fills exactly that run of the flat
     whole tensor."""
-    shape = shape_for(data.draw, name)
-    params = params_for(data.draw, name, shape)
-    kind = data.draw(dtypes, "dtype")
-    seed = data.draw(seeds, "seed") if is_random(name) else None
-    rand = {"seed": seed} if seed is not None else {}
+    shape, params, kind, rand = draw_fill(data.draw, name)
     with quiet():
         try:
-            flat = whole_fill(shape, name, kind, seed, params).reshape(-1)
+            flat = whole_fill(shape, name, kind, rand, params).reshape(-1)
         except (ValueError, TypeError) as e:
             shard = sentinel(0, kind, 2)
             return refused_alike(e, shape, lambda: fastinit.get(name)(
@@ -562,20 +564,18 @@ BOUNDED = [n for n in fastinit.schemes() if bounds_of(n, (4, 4, 4), {
 
 @pytest.mark.parametrize("name", BOUNDED)
 @check(15)
-@given(data=st.data(), kind=dtypes, seed=seeds)
-def test_bounded_schemes_stay_in_their_bounds(name, data, kind, seed):
+@given(data=st.data())
+def test_bounded_schemes_stay_in_their_bounds(name, data):
     """The fan-based uniform schemes in [-bound, bound), Keras' truncated normals in
     [mean - 2 stddev, mean + 2 stddev], uniform and trunc_normal in [a, b) and [a, b]: the bounds
     computed here from the fans and gains by the formulas the docstrings give."""
-    shape = shape_for(data.draw, name)
-    assume(math.prod(shape) > 0)
-    params = params_for(data.draw, name, shape)
+    shape, params, kind, rand = draw_fill(data.draw, name, empty_ok=False)
     expected = bounds_of(name, shape, params)
     assume(expected is not None)          # variance_scaling's untruncated normals
     lo, hi, closed = expected
     assume(lo < hi)                       # uniform with a == b, gain 0: the constant, rounded
     with quiet():
-        out = whole_fill(shape, name, kind, seed, params)
+        out = whole_fill(shape, name, kind, rand, params)
     assert in_bounds(as_float64(out, kind), lo, hi, closed)
 
 
@@ -694,11 +694,9 @@ def test_a_refused_scheme_call_writes_nothing(fault, data):
     scheme that takes none), no seed for a block, an unknown parameter, a rank the scheme does not
     fill, an out of the wrong shape for the block, an index out of range, reversed or strided."""
     draw = data.draw
-    kind = draw(st.sampled_from([k for k in sorted(STORAGE) if STORAGE[k][1] is None]), "dtype")
     name = draw(st.sampled_from(fastinit.schemes()), "scheme")
-    shape = shape_for(draw, name, max_size=2000, empty_ok=False)
-    params = params_for(draw, name, shape)
-    rand = {"seed": draw(seeds, "seed")} if is_random(name) else {}
+    shape, params, kind, rand = draw_fill(draw, name, max_size=2000, empty_ok=False,
+                                          kinds=[k for k in sorted(STORAGE) if STORAGE[k][1] is None])
     buf = sentinel(shape, kind, draw(seeds))
     index = tuple(slice(0, n) for n in shape)
     call = lambda: fastinit.init(buf, name, **rand, **params)  # noqa: E731
