@@ -13,7 +13,10 @@ from .measure import MachineLoad, run_cases
 from .report import Progress, machine_info, plot, print_report, summarize
 
 DESCRIPTION = ("fastinit side by side with numpy, torch and the memory limit: every case interleaved round by "
-               "round, best and median of the rounds, thread scaling, a size sweep and the extra memory of a fill.")
+               "round, best and median of the rounds, thread scaling, a size sweep and the extra memory of a fill. "
+               "A run takes ~1.5 min on 2 cores (--quick: ~15-20 s); more on a busy machine.")
+# Durations measured on the 2-core VM (2026-12-05), another job keeping one of its CPUs busy:
+# default 70 and 82 s, --quick 13, 15 and 15 s (whole commands, Python's start included).
 
 
 def positive_int(text: str) -> int:
@@ -36,7 +39,7 @@ def thread_count(text: str) -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m fastinit bench", description=DESCRIPTION)
-    p.add_argument("--quick", action="store_true", help="a ~10 s run: smaller buffers, float32, 2 rounds")
+    p.add_argument("--quick", action="store_true", help="smaller buffers (16Mi), float32, 2 rounds: ~15-20 s on 2 cores")
     p.add_argument("--size", type=positive_int, help="elements per buffer (default 64Mi; --quick 16Mi)")
     p.add_argument("--dtype", default=None, help="comma-separated: float32,float64 (default both; --quick float32)")
     p.add_argument("--threads", type=thread_count, default=None,
