@@ -18,10 +18,7 @@ bootstrap interval of the speed-up (rounds resampled) still reaches 1, else SLOW
 from __future__ import annotations
 
 import argparse
-import itertools
 import os
-import statistics
-import subprocess
 import sys
 import time
 
@@ -29,34 +26,9 @@ import numpy as np
 
 import fastinit
 from fastinit import _runtime
+from fastinit.bench import measure, report
 
 ARMS = ("default", "one", "one again")
-ORDERS = list(itertools.permutations(range(len(ARMS))))
-
-
-def start_busy_loops(count: int, pin: bool, setsid: bool) -> list[subprocess.Popen]:
-    cpus = sorted(os.sched_getaffinity(0))
-    loops = []
-    for i in range(count):
-        code = "while True: pass"
-        if pin:   # the loop pins itself, so no taskset is needed
-            code = f"import os; os.sched_setaffinity(0, {{{cpus[i % len(cpus)]}}})\n" + code
-        loops.append(subprocess.Popen([sys.executable, "-c", code], start_new_session=setsid))
-    return loops
-
-
-def summary(times: list[float]) -> str:
-    ms = [t * 1e3 for t in times]
-    return f"median {statistics.median(ms):6.1f}  mean {statistics.fmean(ms):6.1f}  min {min(ms):6.1f} ms"
-
-
-def speedup_interval(default: list[float], one: list[float], resamples: int = 2000) -> tuple[float, float]:
-    """95% bootstrap interval of median(one) / median(default), resampling whole rounds (the
-    two arms of a round ran under the same load)."""
-    d, o = np.asarray(default), np.asarray(one)
-    idx = np.random.default_rng(0).integers(0, len(d), size=(resamples, len(d)))
-    ratios = np.median(o[idx], axis=1) / np.median(d[idx], axis=1)
-    return float(np.quantile(ratios, 0.025)), float(np.quantile(ratios, 0.975))
 
 
 def verdict(default: float, one: float, interval: tuple[float, float]) -> str:
@@ -88,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         record(n, cost, *kind)
 
     _runtime.record_fill = spy
-    busy = start_busy_loops(busy_count, a.pin, a.setsid)
+    busy = measure.start_busy_loops(busy_count, a.pin, a.setsid)
     try:
         time.sleep(0.5 if busy else 0.0)
         buf = np.ones(a.size, np.float32)
@@ -97,36 +69,34 @@ def main(argv: list[str] | None = None) -> int:
               f"{_runtime.available_cpus()} CPUs available, load average {os.getloadavg()[0]:.1f} at start")
         for name in a.kernels.split(","):
             fn = getattr(fastinit, name)
-            times: dict[str, list[float]] = {arm: [] for arm in ARMS}
-            picks = []
-            for r in range(a.rounds):
-                for i in ORDERS[r % len(ORDERS)]:
-                    arm = ARMS[i]
-                    nt = None if arm == "default" else 1
-                    t0 = time.perf_counter()
-                    fn(buf, seed=1, num_threads=nt)
-                    times[arm].append(time.perf_counter() - t0)
-                    if arm == "default":
-                        picks.append(used[-1])
-                if a.trace:
-                    print("  " + "   ".join(f"{arm} {times[arm][-1] * 1e3:6.1f} ms" for arm in ARMS)
-                          + f"   (default on {picks[-1]})")
-            med = {arm: statistics.median(times[arm]) for arm in ARMS}
+            picks = []   # threads of each default fill
+
+            def default(fn=fn):
+                fn(buf, seed=1, num_threads=None)
+                picks.append(used[-1])
+
+            def trace(r, times):
+                print("  " + "   ".join(f"{arm} {times[arm][-1] * 1e3:6.1f} ms" for arm in ARMS)
+                      + f"   (default on {picks[-1]})")
+
+            one = (lambda fn=fn: fn(buf, seed=1, num_threads=1))
+            # every order of the three arms in turn: under time-slicing a fill's place in the round costs it
+            times = measure.time_rounds({"default": default, "one": one, "one again": one}, a.rounds, order="rotate",
+                                        after_round=trace if a.trace else None)
+            med = {arm: times[arm].median for arm in ARMS}
             team = sum(p > 1 for p in picks)
             print(f"{name}")
-            for arm in ARMS:
-                print(f"  {arm:<10} {summary(times[arm])}")
-            lo, hi = speedup_interval(times["default"], times["one"])
+            report.table(["arm", "median ms", "mean ms", "min ms"],
+                         [[arm, f"{t.median * 1e3:.1f}", f"{t.mean * 1e3:.1f}", f"{t.best * 1e3:.1f}"]
+                          for arm, t in times.items()], indent="  ")
+            lo, hi = measure.ratio_interval(times["one"], times["default"])
             print(f"  one-thread median / default median x{med['one'] / med['default']:.2f} "
                   f"(95% interval x{lo:.2f}..x{hi:.2f}; {verdict(med['default'], med['one'], (lo, hi))}); "
                   f"noise floor (one / one again) x{med['one'] / med['one again']:.2f}; "
                   f"default used the team in {team} of {a.rounds} rounds")
         print(f"final chooser state: {_runtime._chooser.describe()}")
     finally:
-        for p in busy:
-            p.kill()
-        for p in busy:
-            p.wait()
+        measure.stop_busy_loops(busy)
         _runtime.record_fill = record
     return 0
 

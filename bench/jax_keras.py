@@ -15,22 +15,10 @@ calls after it.  The machine may be shared: run it twice before quoting a ratio.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
-import time
 
-
-def _timed(fn) -> float:
-    gc.collect()
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
-def _first_and_best(fn, repeat: int) -> dict:
-    first = _timed(fn)
-    return {"first": first, "best": min([first] + [_timed(fn) for _ in range(repeat)])}
+from fastinit.bench.measure import first_and_best
 
 
 # ---------------------------------------------------------------- Keras (JAX backend)
@@ -61,8 +49,8 @@ def keras(args) -> dict:
         return run
 
     result = {"shape": list(shape), "dtype": "float32", "threads": fastinit.get_num_threads(),
-              "keras": _first_and_best(build(K.initializers.GlorotUniform(seed=0)), args.repeat),
-              "fastinit": _first_and_best(build(fk.GlorotUniform(seed=0)), args.repeat)}
+              "keras": first_and_best(build(K.initializers.GlorotUniform(seed=0)), args.repeat),
+              "fastinit": first_and_best(build(fk.GlorotUniform(seed=0)), args.repeat)}
     result["ratio_best"] = result["keras"]["best"] / result["fastinit"]["best"]
     result["ratio_first"] = result["keras"]["first"] / result["fastinit"]["first"]
     print(f"Keras Dense kernel {shape[0]} x {shape[1]} float32 (GlorotUniform, {result['threads']} threads): "
@@ -115,9 +103,9 @@ def jax(args) -> dict:
         make = builders.get(name, lambda m, name=name: getattr(m, name)())
         # one at a time, each result dropped before the next; fastinit first, so the process's peak
         # RSS after it (first scheme) is fastinit's own
-        row = {"fastinit": _first_and_best(timer(make(fj)), args.repeat)}
+        row = {"fastinit": first_and_best(timer(make(fj)), args.repeat)}
         row["fastinit"]["peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-        row["jax"] = _first_and_best(timer(make(J.nn.initializers)), args.repeat)
+        row["jax"] = first_and_best(timer(make(J.nn.initializers)), args.repeat)
         row["jax"]["peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
         row["ratio_best"] = row["jax"]["best"] / row["fastinit"]["best"]
         result["schemes"][name] = row
@@ -132,10 +120,10 @@ def jax(args) -> dict:
     jit_ours = J.jit(lambda k: ours(k, side, jnp.float32))
     jit_theirs = J.jit(lambda k: theirs(k, side, jnp.float32))
     jit = {"shape": list(side),
-           "fastinit_eager": _first_and_best(timer(ours, s=side), args.repeat),
-           "fastinit_jit": _first_and_best(lambda: jit_ours(key).block_until_ready(), args.repeat),
-           "jax_eager": _first_and_best(timer(theirs, s=side), args.repeat),
-           "jax_jit": _first_and_best(lambda: jit_theirs(key).block_until_ready(), args.repeat)}
+           "fastinit_eager": first_and_best(timer(ours, s=side), args.repeat),
+           "fastinit_jit": first_and_best(lambda: jit_ours(key).block_until_ready(), args.repeat),
+           "jax_eager": first_and_best(timer(theirs, s=side), args.repeat),
+           "jax_jit": first_and_best(lambda: jit_theirs(key).block_until_ready(), args.repeat)}
     result["jit"] = jit
     print(f"JAX glorot_uniform {side[0]} x {side[1]} float32, best (first): fastinit.jax eager "
           f"{jit['fastinit_eager']['best']:.4f} s ({jit['fastinit_eager']['first']:.4f}), in jit "

@@ -13,9 +13,9 @@ torch-allocated ones) and is run in that order, one table alive at a time.
 from __future__ import annotations
 
 import argparse
-import gc
 import os
-import time
+
+from fastinit.bench import measure, report
 
 
 def _available_bytes() -> int | None:
@@ -27,16 +27,6 @@ def _available_bytes() -> int | None:
     except OSError:
         pass
     return None
-
-
-def _timed(build) -> float:
-    gc.collect()
-    start = time.perf_counter()
-    table = build()
-    elapsed = time.perf_counter() - start
-    del table
-    gc.collect()
-    return elapsed
 
 
 def main(argv=None) -> dict:
@@ -74,15 +64,15 @@ def main(argv=None) -> dict:
               "fastinit.torch.patch": patched}
     if not args.skip_torch:
         builds["torch"] = lambda: torch.nn.Embedding(args.rows, args.dim)
-    times = {name: min(_timed(build) for _ in range(args.repeat)) for name, build in builds.items()}
+    # interleaved when --repeat > 1; each table is dropped before the next build
+    times = {name: ts.best for name, ts in measure.time_rounds(builds, args.repeat, collect=True).items()}
 
-    for name, seconds in times.items():
-        print(f"  {name:22s} {seconds:8.3f} s")
+    report.table(["build", "seconds"], [[name, f"{seconds:.3f}"] for name, seconds in times.items()], indent="  ")
     patched_s, init_s = times["fastinit.torch.patch"], times["fastinit.init"]
+    ratios = [("patched / fastinit.init", patched_s / init_s)]
     if "torch" in times:
-        print(f"  torch / patched        {times['torch'] / patched_s:8.2f} x")
-        print(f"  torch / fastinit.init  {times['torch'] / init_s:8.2f} x")
-    print(f"  patched / fastinit.init {patched_s / init_s:7.2f} x")
+        ratios = [("torch / patched", times["torch"] / patched_s), ("torch / fastinit.init", times["torch"] / init_s)] + ratios
+    report.table(["ratio", ""], [[label, f"{x:.2f}x"] for label, x in ratios], indent="  ")
     return times
 
 

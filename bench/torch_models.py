@@ -18,9 +18,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
+
+from fastinit.bench import measure, report
 
 WAYS = ["allocation only", "torch", "patch()", "meta+materialize"]
 
@@ -84,22 +85,22 @@ def main(argv=None) -> int:
     if args.repeat < 1:
         parser.error("--repeat must be >= 1")
     config = config_of(args)
-    results: dict[str, list[dict]] = {way: [] for way in WAYS}
-    for _ in range(args.repeat):
-        for way in WAYS:                      # interleaved, so a slow spell hits every way alike
-            results[way].append(run(way, config))
-    med = {way: {k: statistics.median(r[k] for r in rs) for k in ("seconds", "peak_mib")} for way, rs in results.items()}
+    # interleaved, so a slow spell hits every way alike
+    results = measure.rounds({way: (lambda way=way: run(way, config)) for way in WAYS}, args.repeat)
+    med = {way: {k: measure.Times(r[k] for r in rs).median for k in ("seconds", "peak_mib")}
+           for way, rs in results.items()}
     floor = med["allocation only"]["seconds"]
     torch_init = med["torch"]["seconds"] - floor
     params = results["torch"][0]["params"]
     print(f"transformers LlamaForCausalLM, {params / 1e9:.2f} B parameters, float32; medians of {args.repeat}; "
           f"{os.cpu_count()} CPUs")
-    print(f"{'way':<18} {'build s':>8} {'init s':>8} {'init vs torch':>14} {'peak MiB':>9}")
+    rows = []
     for way in WAYS:
         seconds, peak = med[way]["seconds"], med[way]["peak_mib"]
         init = seconds - floor
         ratio = "" if way == "allocation only" else f"{torch_init / init:.2f}x" if init > 0 else "-"
-        print(f"{way:<18} {seconds:8.2f} {'' if way == 'allocation only' else f'{init:8.2f}':>8} {ratio:>14} {peak:9.0f}")
+        rows.append([way, f"{seconds:.2f}", "" if way == "allocation only" else f"{init:.2f}", ratio, f"{peak:.0f}"])
+    report.table(["way", "build s", "init s", "init vs torch", "peak MiB"], rows)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"config": config, "params": params, "runs": results, "medians": med}, f, indent=1)

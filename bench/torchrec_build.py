@@ -18,9 +18,10 @@ import argparse
 import datetime
 import os
 import socket
-import statistics
 import sys
 import time
+
+from fastinit.bench import measure, report
 
 
 def _worker(rank, world, port, args, way, out):
@@ -82,28 +83,29 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
     ctx = mp.get_context("spawn")
-    results = {"torchrec": [], "fastinit": []}
-    for _ in range(args.repeat):
-        for way in results:
-            out = ctx.Queue()
-            procs = [ctx.Process(target=_worker, args=(r, args.world, _port_shared, args, way, out))
-                     for _port_shared in [_port()] for r in range(args.world)]
-            for p in procs:
-                p.start()
-            seconds = out.get(timeout=3600)
-            for p in procs:
-                p.join()
-                if p.exitcode != 0:
-                    raise SystemExit(f"{way}: a rank exited with {p.exitcode}")
-            results[way].append(seconds)
+
+    def build(way):
+        """One build on --world ranks: rank 0's seconds."""
+        out, port = ctx.Queue(), _port()
+        procs = [ctx.Process(target=_worker, args=(r, args.world, port, args, way, out)) for r in range(args.world)]
+        for p in procs:
+            p.start()
+        seconds = out.get(timeout=3600)
+        for p in procs:
+            p.join()
+            if p.exitcode != 0:
+                raise SystemExit(f"{way}: a rank exited with {p.exitcode}")
+        return seconds
+
+    results = measure.rounds({way: (lambda way=way: build(way)) for way in ("torchrec", "fastinit")}, args.repeat)
     values = args.tables * args.rows * args.dim
     print(f"torchrec DistributedModelParallel, {args.tables} x {args.rows:,} x {args.dim} float32 "
           f"({values * 4 / 1e9:.1f} GB), row-wise, fused kernels, world {args.world} (gloo); "
           f"rank 0 wall time, medians of {args.repeat}")
-    base = statistics.median(results["torchrec"])
-    for way, ts in results.items():
-        median = statistics.median(ts)
-        print(f"{way:<10} {median:8.2f} s {values / median / 1e6:9.0f} M values/s {base / median:6.2f}x")
+    median = {way: measure.Times(ts).median for way, ts in results.items()}
+    report.table(["way", "seconds", "M values/s", "vs torchrec"],
+                 [[way, f"{m:.2f}", f"{values / m / 1e6:.0f}", f"{median['torchrec'] / m:.2f}x"]
+                  for way, m in median.items()])
     return 0
 
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import sys
 import tempfile
-import time
 
 import numpy as np
+
+from fastinit.bench import measure, report
 
 
 def main(argv=None) -> int:
@@ -69,23 +69,17 @@ def main(argv=None) -> int:
         ways["dask + to_zarr"] = run_dask
     except ImportError:
         pass
-    times = {name: [] for name in ways}
     try:
-        for _ in range(args.repeat):
-            for name, fn in ways.items():
-                start = time.perf_counter()
-                fn()
-                times[name].append(time.perf_counter() - start)
+        times = measure.time_rounds(ways, args.repeat)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     gib = shape[0] * shape[1] * 4 / 2**30
-    zeros = statistics.median(times["zeros"])
+    zeros = times["zeros"].median
     print(f"zarr v3, local store, {shape} float32 ({gib:.2f} GiB), chunks {chunks}, uncompressed; "
           f"medians of {args.repeat}; {os.cpu_count()} CPUs, fastinit threads {fastinit.get_num_threads()}")
-    print(f"{'way':<16} {'seconds':>8} {'GiB/s':>7} {'vs zeros':>9}")
-    for name, ts in times.items():
-        median = statistics.median(ts)
-        print(f"{name:<16} {median:8.2f} {gib / median:7.2f} {median / zeros:8.2f}x")
+    report.table(["way", "seconds", "GiB/s", "vs zeros"],
+                 [[name, f"{ts.median:.2f}", f"{gib / ts.median:.2f}", f"{ts.median / zeros:.2f}x"]
+                  for name, ts in times.items()])
     return 0
 
 

@@ -196,7 +196,7 @@ def test_bench_quick_writes_complete_json(tmp_path):
 
 
 def test_bench_reports_missing_peers_as_skipped(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(bench, "_torch", lambda: None)
+    monkeypatch.setattr(bench.cases, "optional_torch", lambda: None)
     result = bench.run(["--quick", "--size", "4096", "--repeat", "1", "--no-progress", "--plot",
                         str(tmp_path / "p.png")])
     out = capsys.readouterr().out

@@ -146,6 +146,6 @@ def test_sdist_carries_what_its_tests_need(tmp_path):
         names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
     needed = {"README.md", "LICENSE", "constraints.txt", ".ci/run", "pyproject.toml", "setup.py", "MANIFEST.in",
               "fastinit/_fill.pyx", "fastinit/_kernels.pxd", "fastinit/py.typed", "fastinit/_version.py"}
-    for pattern in ("tests/*.py", "bench/*.py", "tools/*.py", "fastinit/_src/*", "fastinit/*.py"):
+    for pattern in ("tests/*.py", "bench/*.py", "tools/*.py", "fastinit/_src/*", "fastinit/*.py", "fastinit/*/*.py"):
         needed |= {str(p.relative_to(ROOT)) for p in ROOT.glob(pattern)}
     assert needed <= names, sorted(needed - names)

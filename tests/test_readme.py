@@ -90,7 +90,7 @@ def test_setup_test_command_is_what_ci_runs():
 
 def test_install_lines_name_the_distribution():
     """'fastinit' on the package index is another project: every install hint names fastinit-nn."""
-    texts = {"README.md": README, **{str(p.relative_to(ROOT)): p.read_text() for p in (ROOT / "fastinit").glob("*.py")}}
+    texts = {"README.md": README, **{str(p.relative_to(ROOT)): p.read_text() for p in (ROOT / "fastinit").rglob("*.py")}}
     for name, text in texts.items():
         for m in re.finditer(r"pip install[^\n`&#)]*", text):
             hint = m.group(0)
