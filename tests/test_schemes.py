@@ -506,3 +506,10 @@ def test_swapped_arguments():
 def test_bad_dtype_names_the_accepted_dtypes():
     with pytest.raises(TypeError, match="dtype 'flaot32' .* is not a numpy dtype; fastinit fills float32"):
         fastinit.init((3,), "normal", dtype="flaot32")
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 0), (0, 3, 3), (2, 0, 3, 3)])
+def test_dirac_of_an_empty_tensor_writes_nothing(shape):
+    """(It raised numpy's 'cannot unravel if shape has zero entries'.)"""
+    assert fastinit.init(shape, "dirac").shape == shape
+    assert fastinit.fill_block(np.empty(shape, np.float32), "dirac", shape, ()).shape == shape

@@ -57,13 +57,14 @@ def dirac(shape, fmt, groups: int = 1) -> Plan:
     groups = check.integer("groups", groups, 1, 1 << 62)
     if shape[0] % groups != 0:
         raise ValueError("dim 0 must be divisible by groups")
+    if math.prod(shape) == 0:   # (no centre to mark; torch's own fails indexing one)
+        return Plan.empty
     per_group = shape[0] // groups
     d = np.arange(min(per_group, shape[1]))
     centre = tuple(s // 2 for s in shape[2:])
     rows = (np.arange(groups)[:, None] * per_group + d[None, :]).ravel()
     cols = np.tile(d, groups)
-    index = (np.ravel_multi_index((rows, cols) + tuple(np.full_like(rows, c) for c in centre), shape)
-             if len(rows) else np.zeros(0, np.int64))
+    index = np.ravel_multi_index((rows, cols) + tuple(np.full_like(rows, c) for c in centre), shape)
     return Plan(Constant(0.0), Marks(index, 1.0))
 
 
