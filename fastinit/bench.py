@@ -27,6 +27,7 @@ import numpy as np
 
 import fastinit
 from fastinit import _fill
+from fastinit._extras import install_hint
 
 DESCRIPTION = ("fastinit side by side with numpy, torch and the memory limit: every case interleaved round by "
                "round, best and median of the rounds, thread scaling, a size sweep and the extra memory of a fill.")
@@ -207,7 +208,7 @@ def build_cases(size: int, dtype_name: str, threads: int, torch, fastinit_thread
 
     skipped = []
     if torch is None:
-        skipped.append("torch (not installed: pip install 'fastinit-nn[bench]')")
+        skipped.append(f"torch (not installed: {install_hint('torch', 'torch')})")
         return cases, skipped
     torch.set_num_threads(threads)
     t = torch.from_numpy(buf)
