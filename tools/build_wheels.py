@@ -30,6 +30,7 @@ import glob
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -208,6 +209,15 @@ def build_one(version: str, python: str, sdist: Path, bindir: Path, work: Path, 
             "after": inspect(repaired, work, with_ldd=True), "show": " ".join(show.split()), "path": repaired}
 
 
+def default_stop_signals() -> None:
+    """In the pytest child: SIGHUP, SIGTERM and SIGINT back to their default action if this script
+    was started with them ignored (nohup, a background job), as the tests of fastinit's stop-signal
+    handling expect of a fresh process."""
+    for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+        if signal.getsignal(sig) is signal.SIG_IGN:
+            signal.signal(sig, signal.SIG_DFL)
+
+
 def pytest_tail(lines: list[str]) -> str:
     for line in reversed(lines):
         if re.search(r"\b(passed|failed|error|errors|no tests ran)\b", line) and line.strip().strip("="):
@@ -242,7 +252,7 @@ def test_one(result: dict, full: bool, work: Path, pytest_args: list[str]) -> di
     say("$", " ".join(map(str, cmd)), f"  (cwd {outside})")
     started = time.monotonic()
     proc = subprocess.Popen([str(c) for c in cmd], cwd=outside, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+                            text=True, preexec_fn=default_stop_signals)
     lines = []
     for line in proc.stdout:
         print(line, end="", flush=True)
