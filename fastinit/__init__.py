@@ -18,7 +18,9 @@ def _extension_error(error: ImportError) -> ImportError:
         return ImportError(
             f"fastinit's compiled extension (fastinit._fill) is not built in {here}. From a source checkout, "
             "build and install it with `pip install -e .` in the checkout's root (needs a C compiler; Cython "
-            "comes with the build); outside a checkout, `pip install fastinit-nn`.")
+            "comes with the build); outside a checkout, install a wheel file (`pip install "
+            "./fastinit_nn-VERSION-TAGS.whl`; a checkout's `python tools/build_wheels.py` makes them) or a "
+            "checkout (`pip install /path/to/checkout`): fastinit-nn is not on the package index yet.")
     return ImportError(f"fastinit's compiled extension {built[0]} in {here} failed to load ({error}); rebuild it "
                        "with `pip install -e .` in the checkout's root")
 

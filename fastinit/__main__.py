@@ -175,7 +175,8 @@ def init_command(argv: list[str]) -> int:
             try:
                 import zarr  # noqa: F401
             except ImportError:
-                p.exit(2, f'{p.prog}: error: --out NAME.zarr needs zarr: pip install "fastinit-nn[zarr]"\n')
+                from ._extras import install_hint
+                p.exit(2, f"{p.prog}: error: --out NAME.zarr needs zarr: {install_hint('zarr', 'zarr')}\n")
             fastinit.init_zarr(a.out, a.shape, a.scheme, chunks=a.chunks, dtype=a.dtype, seed=seed,
                                progress=not a.no_progress, overwrite=a.force, **params)
         else:

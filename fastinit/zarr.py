@@ -2,7 +2,7 @@
 
 Each chunk is filled at its global position (one prepared call, ``Scheme.prepare``), so the array equals
 ``fastinit.init(shape, scheme, seed=...)`` bit for bit for any chunking (and sharding).  zarr is an
-optional extra (``pip install "fastinit-nn[zarr]"``); ``import fastinit`` never imports it.
+optional extra (``pip install "zarr>=3"``); ``import fastinit`` never imports it.
 """
 from __future__ import annotations
 

@@ -1,7 +1,9 @@
 """Packaging: a checkout without the built extension says so; the OpenMP probe honours CFLAGS and
-LDFLAGS; a serial fallback is loud; the version has one source."""
+LDFLAGS; a serial fallback is loud; the version has one source; the wheel builds (cibuildwheel,
+tools/build_wheels.py, the release workflow) agree with requires-python and with each other."""
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -132,7 +134,7 @@ def test_serial_fallback_warns_loudly(monkeypatch, capsys):
 
 def test_sdist_carries_what_its_tests_need(tmp_path):
     """The sdist runs its own tests: every test module, the conftest.py they import, the files
-    they read (README, .ci/run, constraints, benchmark scripts) and the C sources."""
+    they read (README, .ci/run, the release workflow, constraints, benchmark scripts) and the C sources."""
     pytest.importorskip("Cython")
     src = tmp_path / "src"
     shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.so", "__pycache__",
@@ -144,8 +146,81 @@ def test_sdist_carries_what_its_tests_need(tmp_path):
     (archive,) = (tmp_path / "dist").glob("fastinit_nn-*.tar.gz")
     with tarfile.open(archive) as tar:
         names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
-    needed = {"README.md", "LICENSE", "constraints.txt", ".ci/run", "pyproject.toml", "setup.py", "MANIFEST.in",
+    needed = {"README.md", "LICENSE", "constraints.txt", ".ci/run", ".github/workflows/release.yml", "pyproject.toml",
+              "setup.py", "MANIFEST.in",
               "fastinit/_fill.pyx", "fastinit/_kernels.pxd", "fastinit/py.typed", "fastinit/_version.py"}
     for pattern in ("tests/*.py", "bench/*.py", "tools/*.py", "fastinit/_src/*", "fastinit/*.py", "fastinit/*/*.py"):
         needed |= {str(p.relative_to(ROOT)) for p in ROOT.glob(pattern)}
     assert needed <= names, sorted(needed - names)
+
+
+def load_tool(name: str):
+    spec = importlib.util.spec_from_file_location(f"fastinit_tool_{name}", ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_wheel_builds_cover_requires_python():
+    """The CPythons built (cibuildwheel's build selectors, tools/build_wheels.py's defaults) are every
+    minor version that requires-python admits, from its minimum up, and the classifiers name them."""
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    cibw = meta["tool"]["cibuildwheel"]
+    m = re.fullmatch(r">=\s*3\.(\d+)", meta["project"]["requires-python"])
+    assert m, meta["project"]["requires-python"]
+    built = []
+    for selector in cibw["build"]:
+        s = re.fullmatch(r"cp3(\d+)-\*", selector)
+        assert s, f"build selector {selector!r}: one CPython version each"
+        built.append(int(s.group(1)))
+    assert built == list(range(int(m.group(1)), max(built) + 1)), built
+    versions = [f"3.{minor}" for minor in built]
+    classified = [c.rsplit(" ", 1)[1] for c in meta["project"]["classifiers"]
+                  if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c)]
+    assert classified == versions
+    assert list(load_tool("build_wheels").VERSIONS) == versions
+
+
+def test_cibuildwheel_config():
+    """Linux x86_64 and aarch64 repaired with auditwheel (libgomp bundled, stripped) and tested with
+    OpenMP on; macOS arm64; no musllinux; Windows skipped (MSVC cannot build the sources; the reason
+    is in pyproject.toml); every wheel runs the stream pins, from a copy of tests/ (not the checkout)."""
+    text = (ROOT / "pyproject.toml").read_text()
+    cibw = tomllib.loads(text)["tool"]["cibuildwheel"]
+    assert {"*-musllinux_*", "*-win*"} <= set(cibw["skip"])
+    assert "[tool.cibuildwheel.windows]\n# Not built" in text
+    assert cibw["test-sources"] == ["tests"] and "bfloat16" in cibw["test-extras"]   # the pins' ml_dtypes
+    for platform in ("linux", "macos"):     # a platform's own test-command, or the common one
+        command = cibw[platform].get("test-command", cibw["test-command"])
+        command = " && ".join(command) if isinstance(command, list) else command
+        assert "python -m pytest" in command and "tests/test_stream_pins.py" in command, platform
+        for path in re.findall(r"tests/\S+\.py", command):
+            assert (ROOT / path).is_file(), path
+    linux = cibw["linux"]
+    assert linux["archs"] == ["x86_64", "aarch64"]
+    assert linux["repair-wheel-command"].split() == ["auditwheel", "repair", "--strip", "-w", "{dest_dir}", "{wheel}"]
+    assert "fastinit.openmp_enabled()" in linux["test-command"][-1]
+    macos = cibw["macos"]
+    assert macos["archs"] == ["arm64"]
+    assert macos.get("environment", {}).get("FASTINIT_NO_OPENMP") == "1" or "libomp" in macos.get("before-all", "")
+
+
+def test_release_workflow_builds_with_cibuildwheel():
+    """Each architecture cibuildwheel is configured for is built on a runner of its own; an sdist; a
+    tag publishes to PyPI by trusted publishing, after both."""
+    yaml = pytest.importorskip("yaml")
+    flow = yaml.safe_load((ROOT / ".github" / "workflows" / "release.yml").read_text())
+    triggers = flow.get("on", flow.get(True))          # (YAML 1.1 reads the key on as True)
+    assert triggers["push"]["tags"] == ["v*"]
+    wheels, sdist, publish = (flow["jobs"][name] for name in ("wheels", "sdist", "publish"))
+    (cibw_step,) = [s for s in wheels["steps"] if s.get("uses", "").startswith("pypa/cibuildwheel@v")]
+    assert cibw_step["env"]["CIBW_ARCHS"] == "${{ matrix.arch }}"
+    matrix = {(m["os"], m["arch"]) for m in wheels["strategy"]["matrix"]["include"]}
+    assert matrix == {("ubuntu-24.04", "x86_64"), ("ubuntu-24.04-arm", "aarch64"), ("macos-14", "arm64")}
+    cibw = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["cibuildwheel"]
+    assert {arch for _, arch in matrix} == set(cibw["linux"]["archs"]) | set(cibw["macos"]["archs"])
+    assert any("build --sdist" in s.get("run", "") for s in sdist["steps"])
+    assert set(publish["needs"]) == {"wheels", "sdist"} and "refs/tags/v" in publish["if"]
+    assert publish["permissions"] == {"id-token": "write"}
+    assert publish["steps"][-1]["uses"] == "pypa/gh-action-pypi-publish@release/v1"
+    assert "with" not in publish["steps"][-1]                                    # no password: trusted publishing

@@ -10,6 +10,7 @@ import numpy as np
 
 import fastinit
 from fastinit import _fill
+from fastinit._extras import install_hint
 
 from .measure import Case, peak_extra_memory
 
@@ -77,7 +78,7 @@ def build_cases(size: int, dtype_name: str, threads: int, torch, fastinit_thread
 
     skipped = []
     if torch is None:
-        skipped.append("torch (not installed: pip install 'fastinit-nn[bench]')")
+        skipped.append(f"torch (not installed: {install_hint('torch', 'torch')})")
         return cases, skipped
     torch.set_num_threads(threads)
     t = torch.from_numpy(buf)
