@@ -90,8 +90,8 @@ def init_zarr(path_or_store, shape: Sequence[int] | int, scheme: str, *, chunks=
     with _cleanup_before_stop_signals():
         tmp = parent / f".{target.name}.{secrets.token_hex(4)}.part"
         try:
-            array = zarr.create_array(str(tmp), shape=shape, dtype=dt, chunks=chunk_shape, compressors=compressors,
-                                      zarr_format=3, config=_CONFIG)
+            array = _off_main_thread(lambda: zarr.create_array(str(tmp), shape=shape, dtype=dt, chunks=chunk_shape,
+                                                               compressors=compressors, zarr_format=3, config=_CONFIG))
             _fill_chunks(array, fill, workers, progress, path.name,
                          reuse_buffers=isinstance(array.store, zarr.storage.LocalStore))
             old = None
@@ -111,9 +111,23 @@ def init_zarr(path_or_store, shape: Sequence[int] | int, scheme: str, *, chunks=
     return zarr.open_array(str(target), mode="r+")
 
 
+def _off_main_thread(call):
+    """``call()`` in a worker thread, waited for even when the main thread is interrupted: zarr runs
+    its writes in its own event loop, and a Ctrl-C or SIGTERM that reached the main thread while it
+    waited would otherwise let zarr.json land after the cleanup removed the temporary directory."""
+    with ThreadPoolExecutor(1, thread_name_prefix="fastinit-zarr") as pool:
+        future = pool.submit(call)
+        try:
+            return future.result()
+        except BaseException:
+            future.exception()   # (waits for the call to end, whatever it raised)
+            raise
+
+
 def _write_to_store(zarr, store, shape, dt, chunk_shape, compressors, fill, workers, progress, overwrite):
-    array = zarr.create_array(store, shape=shape, dtype=dt, chunks=chunk_shape, compressors=compressors,
-                              zarr_format=3, overwrite=overwrite, config=_CONFIG)
+    array = _off_main_thread(lambda: zarr.create_array(store, shape=shape, dtype=dt, chunks=chunk_shape,
+                                                       compressors=compressors, zarr_format=3, overwrite=overwrite,
+                                                       config=_CONFIG))
     try:
         _fill_chunks(array, fill, workers, progress, type(store).__name__)
     except BaseException:
