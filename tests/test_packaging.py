@@ -147,9 +147,10 @@ def test_sdist_carries_what_its_tests_need(tmp_path):
     with tarfile.open(archive) as tar:
         names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
     needed = {"README.md", "LICENSE", "constraints.txt", ".ci/run", ".github/workflows/release.yml", "pyproject.toml",
-              "setup.py", "MANIFEST.in",
+              "setup.py", "MANIFEST.in", "CHANGELOG.md", "CONTRIBUTING.md", "mkdocs.yml",
               "fastinit/_fill.pyx", "fastinit/_kernels.pxd", "fastinit/py.typed", "fastinit/_version.py"}
-    for pattern in ("tests/*.py", "bench/*.py", "tools/*.py", "fastinit/_src/*", "fastinit/*.py", "fastinit/*/*.py"):
+    for pattern in ("tests/*.py", "bench/*.py", "tools/*.py", "fastinit/_src/*", "fastinit/*.py", "fastinit/*/*.py",
+                    "docs/*.md"):
         needed |= {str(p.relative_to(ROOT)) for p in ROOT.glob(pattern)}
     assert needed <= names, sorted(needed - names)
 

@@ -1,7 +1,7 @@
-"""The README's examples run as pasted: every python block, the command-line example, and the
-set-up's test command is exactly what CI runs.  A block that cannot run here (a cluster, a GPU)
-carries the comment `# readme-test: skip` and says why; a block that starts with
-`# continuing the example above` runs after the block before it."""
+"""The examples of the README and of every page in docs/ run as pasted: every python block, the
+command-line example, and the set-up's test command is exactly what CI runs.  A block that cannot
+run here (a cluster, a GPU) carries the comment `# readme-test: skip` and says why; a block that
+starts with `# continuing the example above` runs after the block before it on the same page."""
 import importlib.util
 import os
 import re
@@ -14,32 +14,38 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
+PAGES = {"README.md": README, **{f"docs/{p.name}": p.read_text() for p in sorted((ROOT / "docs").glob("*.md"))}}
 SKIP_MARK = "# readme-test: skip"
 
 
-def blocks(lang: str) -> list[str]:
-    return re.findall(rf"^```{lang}\n(.*?)^```", README, flags=re.M | re.S)
+def blocks(lang: str, text: str = README) -> list[str]:
+    return re.findall(rf"^```{lang}\n(.*?)^```", text, flags=re.M | re.S)
 
 
 CONTINUES = "# continuing the example above"
 
 
-def python_examples() -> list[str]:
-    """Each python block as a script; a block that starts with CONTINUES runs after the one before."""
-    examples: list[str] = []
-    for code in blocks("python"):
-        examples.append(examples[-1] + code if code.startswith(CONTINUES) and examples else code)
+def python_examples() -> dict[str, str]:
+    """Each python block of each page as a script, by 'page:blockN'; a block that starts with
+    CONTINUES runs after the one before it on its page."""
+    examples: dict[str, str] = {}
+    for page, text in PAGES.items():
+        previous = None
+        for i, code in enumerate(blocks("python", text)):
+            code = previous + code if code.startswith(CONTINUES) and previous else code
+            examples[f"{page}:block{i}"] = previous = code
     return examples
 
 
 PYTHON_BLOCKS = python_examples()
 
 
-def test_readme_has_examples():
-    assert len(PYTHON_BLOCKS) >= 4 and blocks("bash")
+def test_readme_and_docs_have_examples():
+    assert len([k for k in PYTHON_BLOCKS if k.startswith("README")]) >= 4 and blocks("bash")
+    assert len([k for k in PYTHON_BLOCKS if k.startswith("docs/")]) >= 15
 
 
-@pytest.mark.parametrize("code", PYTHON_BLOCKS, ids=[f"block{i}" for i in range(len(PYTHON_BLOCKS))])
+@pytest.mark.parametrize("code", PYTHON_BLOCKS.values(), ids=list(PYTHON_BLOCKS))
 def test_python_example_runs(tmp_path, code):
     if SKIP_MARK in code:
         pytest.skip(code.split(SKIP_MARK, 1)[1].splitlines()[0].strip(" :()") or "marked in the README")
@@ -50,7 +56,7 @@ def test_python_example_runs(tmp_path, code):
                 pytest.skip(f"needs {needed}")
     (tmp_path / "example.py").write_text(code)
     r = subprocess.run([sys.executable, "example.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, f"README example failed:\n{code}\n{r.stderr[-3000:]}"
+    assert r.returncode == 0, f"example failed:\n{code}\n{r.stderr[-3000:]}"
 
 
 def _commands_and_expected(block: str) -> tuple[list[str], list[str]]:
@@ -90,8 +96,22 @@ def test_setup_test_command_is_what_ci_runs():
 
 def test_install_lines_name_the_distribution():
     """'fastinit' on the package index is another project: every install hint names fastinit-nn."""
-    texts = {"README.md": README, **{str(p.relative_to(ROOT)): p.read_text() for p in (ROOT / "fastinit").rglob("*.py")}}
+    texts = {**PAGES, **{str(p.relative_to(ROOT)): p.read_text() for p in (ROOT / "fastinit").rglob("*.py")}}
     for name, text in texts.items():
         for m in re.finditer(r"pip install[^\n`&#)]*", text):
             hint = m.group(0)
             assert not re.search(r"""['" ]fastinit(\[|['"\s]|$)""", hint), f"{name}: {hint}"
+
+
+def test_docs_site_builds_strictly(tmp_path):
+    """mkdocs build --strict: every page, the nav, links and anchors, and the API reference made
+    from the docstrings (mkdocstrings) build without a warning."""
+    pytest.importorskip("mkdocstrings")
+    env = {**os.environ, "KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "jax"), "NO_MKDOCS_2_WARNING": "1"}
+    env.pop("OMP_NUM_THREADS", None)
+    r = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(tmp_path / "site")], cwd=ROOT,
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    api = (tmp_path / "site" / "api" / "index.html").read_text()
+    for name in ("xavier_uniform_", "fill_block", "GlorotUniform", "materialize", "param_groups"):
+        assert name in api, name

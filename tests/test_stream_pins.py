@@ -1,7 +1,7 @@
 """Stream stability: the values of a fill, for a given (seed, stream, index, dtype, parameters),
 never change within a major version, on any CPU path, thread count or sharding.  These SHA-256
 pins catch any change to Philox, the element layout or a transform; changing them needs a new
-major version (README, "Stream stability").  Regenerate (only then) with
+major version (docs/streams.md, CHANGELOG.md).  Regenerate (only then) with
 ``python tests/test_stream_pins.py``.  orthogonal_ is not pinned: its values come from LAPACK, whose
 rounding depends on the BLAS library and the CPU it dispatches to."""
 import hashlib

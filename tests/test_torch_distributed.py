@@ -97,7 +97,7 @@ def _meta_net():
 
 
 def _reset_under_patch(model, seed):
-    """The recipe of the README: to_empty, then every module's reset_parameters() under patch()."""
+    """The recipe of docs/torch.md: to_empty, then every module's reset_parameters() under patch()."""
     with ft.patch():
         model.to_empty(device="cpu")
         torch.manual_seed(seed)
@@ -292,7 +292,7 @@ def _module_cases(cases, world_size):
     want_encoder = dict(ft.reset_parameters(encoder().to_empty(device="cpu"), seed=4, strict=True).named_parameters())
 
     def encoder_reset_case():
-        # the README's FSDP2 recipe: fully_shard, to_empty, reset_parameters (MultiheadAttention's
+        # docs/torch.md's FSDP2 recipe: fully_shard, to_empty, reset_parameters (MultiheadAttention's
         # private reset included: strict, so no value is left unwritten)
         model = encoder()
         for layer in model.layers:

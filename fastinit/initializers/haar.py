@@ -27,7 +27,7 @@ def _one_blas_thread():
     set_num_threads or OPENBLAS_NUM_THREADS say.  It costs speed on big matrices (2048^2: 0.27 s
     instead of 0.19 s on 2 cores, about torch's time).  Without threadpoolctl BLAS keeps its own
     thread count, which is fixed within a process (so calls still agree there) but not across
-    machines; the README says so."""
+    machines; docs/streams.md says so."""
     from scipy.linalg import lapack  # noqa: F401  (loaded first, so the controller finds its BLAS)
     try:
         from threadpoolctl import ThreadpoolController
