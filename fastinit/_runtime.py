@@ -120,6 +120,8 @@ def fill_threads(num_threads: int | None, n: int, kind: str | None = None) -> tu
         if asked is not None and asked > 1:
             _warn_forked(asked)
         return 1, False
+    if n < 2 * MIN_PER_THREAD:   # one thread whatever is asked (and not measured): skip the CPU count
+        return 1, False
     threads, automatic = _asked(num_threads)
     if automatic:
         threads = _chooser.choose(threads, n, kind)
