@@ -188,7 +188,7 @@ class _Declared(_FastinitCall):
     def _fill_params(self):
         params = {name: getattr(self, name) for name in self._params}
         params = {k: v if isinstance(v, str) else _scalar(v, k) for k, v in params.items()}
-        return {**params, "layout": "keras"} if issubclass(type(self), _VarianceScalingCall) else params
+        return {**params, "layout": "keras"} if isinstance(self, _VarianceScalingCall) else params
 
 
 class _AbsoluteStddev:

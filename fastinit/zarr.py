@@ -70,8 +70,10 @@ def init_zarr(path_or_store, shape: Sequence[int] | int, scheme: str, *, chunks=
     dt = file_dtype(dtype, "init_zarr writes", "zarr v3 has no bfloat16 data type")
     chunk_shape = _chunks(chunks, shape)
     rec = _scheme(scheme)
-    fill = rec.prepare(shape, dt, seed=seed, **params)   # bad parameters fail here, before anything is created
     workers = _runtime.get_num_threads() if num_workers is None else check.integer("num_workers", num_workers, 1, 1024)
+    # one thread per chunk when chunks are filled side by side (a team each would oversubscribe)
+    threads = {"num_threads": 1} if rec.random and workers > 1 else {}
+    fill = rec.prepare(shape, dt, seed=seed, **{**params, **threads})   # bad parameters fail here, before anything is created
     total = math.prod(shape)
     whole_tensor_first(rec, total * dt.itemsize, type(path_or_store).__name__ if _is_store(path_or_store)
                        else str(path_or_store), progress)
@@ -144,9 +146,6 @@ def _fill_chunks(array, fill: Fill, workers: int, progress: bool, label: str, re
     shape, chunk_shape, dt = tuple(array.shape), tuple(array.chunks), array.dtype
     if math.prod(shape) == 0:
         return
-    if fill.rand is not None and workers > 1:
-        # one thread per chunk when chunks are filled side by side (a team each would oversubscribe)
-        fill.rand = fill.rand._replace(num_threads=1)
     grid = [range(0, n, c) for n, c in zip(shape, chunk_shape)]
     bar = _Progress(math.prod(shape) * dt.itemsize, label, progress)
 
