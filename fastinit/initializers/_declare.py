@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from .. import _validate as check
-from .._executor import Fill, inplace, randomness, resolved
+from .._executor import Fill, inplace, randomness, resolved, warn_caller
 from .._formats import format_named
+from ..fans import calculate_fans
 
 SCHEMES: list["Scheme"] = []          # in declaration order
 BY_NAME: dict[str, "Scheme"] = {}     # every name and alias
@@ -120,9 +121,6 @@ def derived(plan: Callable, shape, fmt, *args, **given):
 
 def fans_or_none(shape, layout, in_axis, out_axis, batch_axis):
     """(fan_in, fan_out), or None for an empty tensor (with torch's warning: nothing to draw)."""
-    from .._executor import warn_caller
-    from ..fans import calculate_fans
-
     fans = calculate_fans(shape, layout, in_axis, out_axis, batch_axis)
     if math.prod(shape) == 0:
         warn_caller("Initializing zero-element tensors is a no-op")
