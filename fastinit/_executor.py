@@ -50,7 +50,7 @@ def resolved(rand: Randomness | None) -> Randomness | None:
 
 def warn_caller(message: str) -> None:
     """warnings.warn attributed to the first frame outside fastinit (entry points differ in depth)."""
-    frame, level = sys._getframe(1), 1
+    frame, level = sys._getframe(1), 2   # (stacklevel 2: warn_caller's caller)
     while frame is not None and frame.f_globals.get("__name__", "").startswith("fastinit"):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, stacklevel=level)

@@ -85,3 +85,13 @@ def test_a_new_record_is_a_scheme_everywhere():
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
     run = subprocess.run([sys.executable, "-c", NEW_SCHEME], capture_output=True, text=True, timeout=120, env=env)
     assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr[-3000:]
+
+
+def test_the_empty_tensor_warning_points_at_the_callers_line():
+    """The warning is attributed to the caller's own line, whatever the entry point's depth."""
+    for call in (lambda: fastinit.xavier_uniform_(np.empty((0, 3), np.float32)),
+                 lambda: fastinit.init((0, 3), "kaiming_normal", seed=1),
+                 lambda: fastinit.init((0, 3), "glorot_uniform", seed=1)):
+        with pytest.warns(UserWarning, match="zero-element") as caught:
+            call()
+        assert caught[0].filename == __file__, caught[0].filename
