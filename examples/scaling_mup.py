@@ -21,15 +21,15 @@ g = torch.Generator().manual_seed(0)
 x = torch.randn(256, 32, generator=g)
 y = (x @ torch.randn(32, 10, generator=g)).argmax(-1)
 
-# 1. μP init of a width-1024 model from the base width 128 (where the learning rate was tuned).
+# 1. μP init of a width-512 model from the base width 128 (where the learning rate was tuned).
 #    Both are built on the meta device: nothing is allocated until scaling.init fills the model
 #    (through fastinit.torch.materialize: each value keyed by (seed, parameter name)).
 with torch.device("meta"):
-    base, model = mlp(128), mlp(1024)
+    base, model = mlp(128), mlp(512)
 plan = scaling.init(model, seed=0, base=base, rule="mup")
 print(plan.table())
 assert [p.role for p in plan.params.values()] == ["input", "bias", "hidden", "bias", "output", "bias"]
-assert plan.params["2.weight"].lr_adam == 128 / 1024         # hidden and readout: Adam LR / m_in
+assert plan.params["2.weight"].lr_adam == 128 / 512          # hidden and readout: Adam LR / m_in
 
 # 2. The optimizer: one group per learning-rate multiplier.
 groups = scaling.param_groups(model, lr=2 ** -7)
@@ -38,7 +38,7 @@ print("Adam groups:", [(round(gr["lr"], 5), gr["names"]) for gr in groups])
 
 # 3. A short training loop.
 losses = []
-for step in range(40):
+for step in range(30):
     opt.zero_grad()
     loss = nn.functional.cross_entropy(model(x), y)
     loss.backward()
