@@ -134,7 +134,8 @@ def test_serial_fallback_warns_loudly(monkeypatch, capsys):
 
 def test_sdist_carries_what_its_tests_need(tmp_path):
     """The sdist runs its own tests: every test module, the conftest.py they import, the files
-    they read (README, .ci/run, the release workflow, constraints, benchmark scripts) and the C sources."""
+    they read (README, .ci/run, the release workflow, constraints, benchmark and example scripts) and the
+    C sources."""
     pytest.importorskip("Cython")
     src = tmp_path / "src"
     shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.so", "__pycache__",
@@ -149,7 +150,7 @@ def test_sdist_carries_what_its_tests_need(tmp_path):
     needed = {"README.md", "LICENSE", "constraints.txt", ".ci/run", ".github/workflows/release.yml", "pyproject.toml",
               "setup.py", "MANIFEST.in", "CHANGELOG.md", "CONTRIBUTING.md", "mkdocs.yml",
               "fastinit/_fill.pyx", "fastinit/_kernels.pxd", "fastinit/py.typed", "fastinit/_version.py"}
-    for pattern in ("tests/*.py", "bench/*.py", "tools/*.py", "fastinit/_src/*", "fastinit/*.py", "fastinit/*/*.py",
+    for pattern in ("tests/*.py", "bench/*.py", "examples/*.py", "tools/*.py", "fastinit/_src/*", "fastinit/*.py", "fastinit/*/*.py",
                     "docs/*.md"):
         needed |= {str(p.relative_to(ROOT)) for p in ROOT.glob(pattern)}
     assert needed <= names, sorted(needed - names)
