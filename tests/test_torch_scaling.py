@@ -2,7 +2,8 @@
 and exactly = materialize's named fill), the optimizer's LR multipliers, the width multipliers and
 LR groups against microsoft/mup's own set_base_shapes/MuAdam/MuSGD, the coordinate check (flat
 under μP, growing under SP), the signal report's flags, and the values' independence of pipeline
-stages and of FSDP2 sharding (2 gloo ranks)."""
+stages and of FSDP2 sharding (2 gloo ranks); u-μP's init, LR multipliers and forward-change report,
+against Graphcore's unit_scaling."""
 import datetime
 import math
 import os
@@ -93,8 +94,8 @@ def test_refusals():
     with pytest.raises(ValueError, match="cannot infer the role of gamma"):
         scaling.plan(meta(Scaled, 64), base=meta(Scaled, 16))
     assert scaling.plan(meta(Scaled, 64), base=meta(Scaled, 16), roles={"gamma": "norm"}).params["gamma"].init == "ones"
-    with pytest.raises(NotImplementedError, match="unit-scaled"):
-        scaling.plan(meta(mlp, 64), base=meta(mlp, 16), rule="umup")
+    with pytest.raises(NotImplementedError, match="u-μP's depth rule"):
+        scaling.plan(meta(mlp, 64), base=meta(mlp, 16), rule="umup", depth=4)
     with pytest.raises(ValueError, match="rule must be"):
         scaling.plan(meta(mlp, 64), base=meta(mlp, 16), rule="ntk")
     with pytest.raises(ValueError, match="base has no shape"):
@@ -292,6 +293,106 @@ def test_readout_matches_mup_readout_forward():
     x = torch.randn(4, width)
     torch.testing.assert_close(readout(x), model[4](x))
     assert plan.params["4.weight"].std * width / base == pytest.approx(1 / math.sqrt(base))
+
+
+# --- u-μP ---------------------------------------------------------------------------------------
+
+def emb_mlp(d, vocab=50, d_out=10):
+    return nn.Sequential(nn.Embedding(vocab, d), nn.Linear(d, 2 * d), nn.GELU(), nn.LayerNorm(2 * d),
+                         nn.Linear(2 * d, d, bias=False), nn.Linear(d, d_out, bias=False))
+
+
+def test_umup_init_unit_variance_keyed_by_seed_and_name():
+    seed = 7
+    model = TinyLM(64)
+    p = scaling.init(model, seed, base=meta(TinyLM, 16), rule="umup")
+    roles = {n: s.role for n, s in p.params.items()}
+    assert roles["embed.weight"] == "input" and roles["head.weight"] == "output"
+    assert roles["layers.1.fc2.weight"] == "hidden" and roles["norm.weight"] == "norm"
+    for name, t in model.named_parameters():
+        s = p.params[name]
+        if s.role in ("input", "hidden", "output"):
+            assert (s.init, s.std) == ("normal", 1.0), name      # unit scale, any width, no base fan_in
+            want = ft.normal_(torch.empty(t.shape), 0.0, 1.0,
+                              generator=torch.Generator().manual_seed(derived_seed(seed, name, 0)))
+        else:
+            want = torch.zeros(t.shape) if s.init == "zeros" else torch.ones(t.shape)
+        assert torch.equal(t.detach(), want), name
+    big = nn.Linear(1024, 1024)
+    scaling.init(big, 0, base={"weight": (64, 64), "bias": (64,)}, rule="umup")
+    assert abs(big.weight.std().item() - 1) < 0.01 and torch.count_nonzero(big.bias) == 0
+    p = scaling.plan(meta(TinyLM, 64), base=meta(TinyLM, 16), rule="umup", std={"input": 0.5},
+                     zero_readout=True)
+    assert p.params["embed.weight"].std == 0.5 and p.params["head.weight"].init == "zeros"
+
+
+def test_umup_lr_multipliers():
+    model = emb_mlp(256)
+    scaling.init(model, 0, base=meta(emb_mlp, 64), rule="umup")
+    want = {"0.weight": 256 ** -0.5,                     # embedding: 1/√fan_out (its dim)
+            "1.weight": 256 ** -0.5, "1.bias": 1.0,      # hidden: 1/√fan_in
+            "3.weight": 1.0, "3.bias": 1.0,              # norm, bias: 1
+            "4.weight": 512 ** -0.5, "5.weight": 1.0}    # hidden (fan_in 512), readout: 1
+    for opt in ("adam", "sgd"):
+        lrs = {n: g["lr"] for g in scaling.param_groups(model, 1.0, optimizer=opt) for n in g["names"]}
+        assert lrs == pytest.approx(want), opt
+    # an input Linear (finite fan_in, width fan_out): 1/√fan_out as the embedding
+    p = scaling.plan(meta(mlp, 256), base=meta(mlp, 64), rule="umup")
+    assert p.params["0.weight"].lr_adam == pytest.approx(256 ** -0.5)
+    assert p.params["2.weight"].lr_adam == pytest.approx(256 ** -0.5) and p.params["4.weight"].lr_adam == 1.0
+
+
+def test_umup_changes_name_every_linear():
+    p = scaling.plan(meta(emb_mlp, 256), base=meta(emb_mlp, 64), rule="umup")
+    text = "\n".join(p.changes)
+    assert "1 (Linear): output × 1/√fan_in = 1/√256" in text
+    assert "4 (Linear): output × 1/√fan_in = 1/√512" in text
+    assert "5 (Linear): readout output × 1/fan_in = 1/256" in text
+    assert "2 (GELU): output scaled to unit variance (U.gelu)" in text
+    assert "residual adds" in text and "cross entropy" in text
+    assert not any(c.startswith("0 ") or c.startswith("3 ") for c in p.changes)   # embedding, norm: unchanged
+    p = scaling.plan(meta(mlp, 256), base=meta(mlp, 64), rule="umup")
+    assert sum("(Linear)" in c for c in p.changes) == 3 and sum("(ReLU)" in c for c in p.changes) == 2
+    mha = nn.Sequential(nn.Linear(8, 64), nn.MultiheadAttention(64, 4))
+    with torch.device("meta"):
+        base = nn.Sequential(nn.Linear(8, 16), nn.MultiheadAttention(16, 4))
+    assert any("1/d_head" in c and "MultiheadAttention" in c for c in scaling.plan(mha, base=base, rule="umup").changes)
+
+
+def uu_model(d):
+    uu = pytest.importorskip("unit_scaling")
+    return nn.Sequential(uu.Embedding(50, d), uu.Linear(d, 2 * d, bias=True),
+                         uu.LayerNorm(2 * d, elementwise_affine=True), uu.Linear(2 * d, d), uu.LinearReadout(d, 10))
+
+
+def test_umup_matches_unit_scaling():
+    """The LR multipliers of every parameter equal unit_scaling's own Adam/AdamW/SGD groups (0.3.5:
+    lr_scale_func_adam, lr_scale_func_sgd(None)), the init is its unit-variance init, and the forward
+    scales the report names are what its Linear/LinearReadout do."""
+    uu = pytest.importorskip("unit_scaling")   # pip install --no-deps unit-scaling==0.3.5 (constraints.txt)
+    torch.manual_seed(0)
+    for width in (64, 256):
+        model = uu_model(width)
+        p = scaling.plan(model, base=uu_model(16), rule="umup")
+        for opt, ours in ((uu.optim.Adam, "adam"), (uu.optim.AdamW, "adam"), (uu.optim.SGD, "sgd")):
+            theirs = {id(t): g["lr"] for g in opt(model.parameters(), lr=1.0).param_groups for t in g["params"]}
+            for name, t in model.named_parameters():
+                s = p.params[name]
+                assert (s.lr_adam if ours == "adam" else s.lr_sgd) == pytest.approx(theirs[id(t)]), (name, opt)
+        for name, t in model.named_parameters():       # the library's own init: unit weights, 0, 1
+            s = p.params[name]
+            if s.init == "normal":
+                assert abs(t.detach().std().item() / s.std - 1) < 0.1, name
+            else:
+                assert torch.equal(t.detach(), torch.ones_like(t) if s.init == "ones" else torch.zeros_like(t)), name
+        assert not any("(Linear)" in c or "(LinearReadout)" in c for c in p.changes)   # already unit-scaled
+    x = torch.randn(8, 64)
+    hidden, readout = uu.Linear(64, 32), uu.LinearReadout(64, 10)
+    torch.testing.assert_close(hidden(x), nn.functional.linear(x, hidden.weight) / math.sqrt(64))
+    torch.testing.assert_close(readout(x), nn.functional.linear(x, readout.weight) / 64)
+    lin = nn.Sequential(nn.Linear(64, 32, bias=False), nn.Linear(32, 10, bias=False))
+    report = "\n".join(scaling.plan(lin, base=nn.Sequential(nn.Linear(64, 16), nn.Linear(16, 10)), rule="umup").changes)
+    assert "1/√64" in report and "1/fan_in = 1/32" in report
 
 
 # --- coord check and signal report ----------------------------------------------------------------

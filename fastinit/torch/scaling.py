@@ -64,12 +64,38 @@ At the base width (all m = 1) μP is exactly the standard parametrization below.
 - ``zero_query=True``: the attention query projections (``q_proj``, ``query``, ``wq``, ``to_q``
   weights) are initialized to 0 (mup's recommendation: uniform attention at init).
 
+- ``"umup"``: u-μP (Blake et al. 2024, "u-μP: The Unit-Scaled Maximal Update Parametrization",
+  arXiv:2407.17465; the rules as Graphcore's ``unit-scaling`` 0.3.5 implements them, tested against
+  it).  No base shapes in the rule itself (``base`` only tells the roles) and absolute fan_in:
+
+  ======  ========  ==================================  ========================================
+  role    init      Adam LR × (``lr_scale_func_adam``)  forward change (``plan.changes``)
+  ======  ========  ==================================  ========================================
+  input   N(0, σ²)  1/√fan_out (an embedding: 1/√dim)   none (an input Linear: × 1/√fan_in)
+  hidden  N(0, σ²)  1/√fan_in                           output × 1/√fan_in (``U.linear``)
+  output  N(0, σ²)  1                                   output × 1/fan_in (``U.linear_readout``)
+  finite  N(0, σ²)  1/√fan_in                           output × 1/√fan_in
+  bias    0         1                                   none
+  norm    1         1                                   none
+  ======  ========  ==================================  ========================================
+
+  SGD × is the same (``lr_scale_func_sgd(None)``: the library's default readout, whose unit-scaled
+  backward makes SGD's updates unit-scaled like Adam's).  The embedding's 1/√fan_out is the paper's
+  embedding LR rule (its §4.4; in the library ``_get_fan_in`` of an Embedding is its dim); an input
+  ``nn.Linear`` gets the same input rule (the library has no input Linear type: its ``Linear`` would
+  give 1/√fan_in).  Not implemented: u-μP's depth rule (LR × L^-1/2 for every parameter of the L
+  residual blocks, the library's ``DepthSequential``): ``depth=`` with ``"umup"`` raises.
+  ``plan.changes`` names every module whose forward must become unit-scaled (each Linear/Conv with
+  its multiplier, attention: logits × 1/d_head and a unit-scaled output, GELU/SiLU/Softmax/Dropout
+  and other activations), the residual adds (τ-weighted branch and skip), and the unit-scaled
+  cross entropy; modules that already are ``unit_scaling``'s ``Linear``/``LinearReadout`` are not
+  listed.
+
 What this does not do because it needs a change to the model is listed in ``plan.changes``
 (never skipped silently): attention logits must be scaled 1/d_head instead of 1/√d_head when
 d_head grows with width; a readout tied to the input embedding cannot get the readout's init and LR
 (untie it, or add a 1/m_in output multiplier as mup's ``MuSharedReadout``); depth-μP's 1/√L branch
-multipliers.  u-μP (unit scaling, Blake et al. 2024) needs unit-scaled ops in the forward and is
-not offered (``rule="umup"`` raises with that reason).
+multipliers; under ``"umup"``, every unit-scaled op of the forward (above).
 
 Why ``init`` goes through ``materialize``: a demanding PyTorch user builds big models on the meta
 device and shards them before allocation; ``init`` therefore accepts a meta model (allocated on
@@ -81,6 +107,7 @@ from __future__ import annotations
 import fnmatch
 import math
 import statistics
+import sys
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping, Sequence
 
@@ -92,7 +119,7 @@ from ._materialize import _entry_point, _post_order, _reset_method, derived_seed
 __all__ = ["init", "plan", "param_groups", "coord_check", "signal_report", "ScalingPlan", "ParamScaling",
            "LayerSignal", "RULES", "ROLES"]
 
-RULES = ("mup", "depth", "standard")
+RULES = ("mup", "depth", "standard", "umup")
 ROLES = ("input", "hidden", "output", "finite", "bias", "norm")
 _RESIDUAL = ("*out_proj.weight", "*o_proj.weight", "*c_proj.weight", "*down_proj.weight", "*fc2.weight",
              "*.proj.weight")
@@ -156,9 +183,6 @@ def plan(model: nn.Module, *, base, delta=None, rule: str = "mup", roles: Mappin
          residual: Sequence[str] | None = None, depth: int | None = None) -> ScalingPlan:
     """The :class:`ScalingPlan` of ``model`` (roles, multipliers, stds, LR multipliers; see the
     module docstring for the rule table) without touching its values.  Arguments as :func:`init`."""
-    if rule == "umup":
-        raise NotImplementedError("rule='umup' (u-μP) needs unit-scaled ops in the model's forward (multipliers "
-                                  "1/√fan_in, 1/fan_in on the activations); not implemented: use 'mup'")
     if rule not in RULES:
         raise ValueError(f"rule must be one of {RULES}; got {rule!r}")
     if isinstance(std, Mapping):
@@ -182,6 +206,9 @@ def plan(model: nn.Module, *, base, delta=None, rule: str = "mup", roles: Mappin
         raise ValueError(f"base has no shape for {missing[:5]}{'...' if len(missing) > 5 else ''}: base must be "
                          f"the same architecture (same parameter names) at the base width")
     residual = tuple(residual) if residual is not None else _RESIDUAL
+    if rule == "umup" and depth is not None:
+        raise NotImplementedError("rule='umup' with depth=: u-μP's depth rule (LR × L^-1/2 for every parameter of "
+                                  "the L residual blocks, unit_scaling's DepthSequential) is not implemented")
     if rule == "depth":
         if depth is None:
             n_res = sum(_match(n, residual) for n in base_shapes)
@@ -229,7 +256,9 @@ def plan(model: nn.Module, *, base, delta=None, rule: str = "mup", roles: Mappin
             stdv = 0.0
         else:
             init_kind = "normal"
-            if rule != "standard" and role == "output":
+            if rule == "umup":
+                stdv = sigma[role]          # unit scale: the 1/√fan_in lives in the forward
+            elif rule != "standard" and role == "output":
                 stdv = sigma[role] / math.sqrt(base_fan_in) / m_in
             else:
                 stdv = sigma[role] / math.sqrt(fan_in)
@@ -243,6 +272,17 @@ def plan(model: nn.Module, *, base, delta=None, rule: str = "mup", roles: Mappin
                 init_kind = "zeros"
         if rule == "standard":
             lr_adam = lr_sgd = 1.0
+        elif rule == "umup":
+            # unit_scaling.optim.lr_scale_func_adam (and lr_scale_func_sgd(None), which is the same):
+            # weights × fan_in^-1/2 (an embedding's "fan_in" there is its dim, i.e. the paper's
+            # 1/√fan-out embedding rule, applied to every input weight), readout, bias, norm × 1
+            if role == "input":
+                lr_adam = 1.0 / math.sqrt(shape[1] if embedding else shape[0])
+            elif role in ("hidden", "finite"):
+                lr_adam = 1.0 / math.sqrt(fan_in)
+            else:
+                lr_adam = 1.0
+            lr_sgd = lr_adam
         else:
             lr_adam, lr_sgd = {
                 "input": (1.0, m_out), "hidden": (1.0 / m_in, m_out / m_in), "output": (1.0 / m_in, 1.0 / m_in),
@@ -251,17 +291,62 @@ def plan(model: nn.Module, *, base, delta=None, rule: str = "mup", roles: Mappin
     if undeclared:
         raise ValueError("cannot infer the role of " + "; ".join(undeclared) + f": declare it with roles="
                          f"{{'pattern': role}}, role one of {ROLES}")
-    return ScalingPlan(rule, out, _changes(model, out, rule))
+    return ScalingPlan(rule, out, _changes(model, out, rule, residual))
 
 
-def _changes(model: nn.Module, params: dict[str, ParamScaling], rule: str) -> list[str]:
+_UNIT_OPS = {"GELU": "U.gelu", "SiLU": "U.silu", "Softmax": "U.softmax", "Dropout": "U.dropout"}
+
+
+def _umup_changes(model: nn.Module, params: dict[str, ParamScaling], residual: Sequence[str]) -> list[str]:
+    """u-μP's forward: every op unit-scaled (unit_scaling.functional), which a torch model lacks."""
+    changes = []
+    unit = getattr(sys.modules.get("unit_scaling"), "Linear", None)
+    for mname, mod in model.named_modules():
+        cls = type(mod).__name__
+        where = f"{mname or '<root>'} ({cls})"
+        w = params.get(f"{mname}.weight" if mname else "weight")
+        if isinstance(mod, (nn.Linear, nn.modules.conv._ConvNd)) and w is not None and len(w.shape) >= 2:
+            if unit is not None and isinstance(mod, unit):
+                continue            # already unit_scaling's Linear/LinearReadout (scaled in its forward)
+            fan_in = w.shape[1] * math.prod(w.shape[2:])
+            if w.role == "output":
+                changes.append(f"{where}: readout output × 1/fan_in = 1/{fan_in} (u-μP's readout multiplier; "
+                               f"unit_scaling's LinearReadout / U.linear_readout)")
+            else:
+                changes.append(f"{where}: output × 1/√fan_in = 1/√{fan_in} (unit-scaled matmul; unit_scaling's "
+                               f"Linear / U.linear{', U.conv1d' if not isinstance(mod, nn.Linear) else ''})")
+        elif isinstance(mod, nn.MultiheadAttention) or cls.endswith("Attention"):
+            changes.append(f"{where}: attention logits × 1/d_head (not 1/√d_head) and the attention output "
+                           f"scaled to unit variance (U.scaled_dot_product_attention); its projections need the "
+                           f"unit-scaled matmul too")
+        elif cls in _UNIT_OPS and type(mod).__module__.startswith("torch"):
+            changes.append(f"{where}: output scaled to unit variance ({_UNIT_OPS[cls]})")
+        elif type(mod).__module__.startswith("torch.nn.modules.activation"):
+            changes.append(f"{where}: its output is not unit-scaled (unit_scaling has no {cls}: scale it to unit "
+                           f"variance, e.g. measured with unit_scaling.utils.analyse_module, or use U.gelu/U.silu)")
+    res = [n for n in params if _match(n, residual)]
+    changes.append("residual adds x + f(x): u-μP weights branch and skip by τ/√(1+τ²) and 1/√(1+τ²) "
+                   "(U.residual_split/U.residual_add, τ per branch by transformer_residual_scaling_rule, the "
+                   "paper's App. G)" + (f"; residual branches found by the residual= patterns: "
+                                        f"{', '.join(n.rsplit('.', 1)[0] for n in res)}" if res else
+                                        "; no residual branch matched the residual= patterns"))
+    changes.append("the loss: unit-scaled cross entropy (U.cross_entropy: logits' gradient × vocab/√(vocab-1), "
+                   "reduction 'mean' as sum × 1/batch); the SGD multipliers also assume the unit-scaled backward "
+                   "of every op above (Adam's are insensitive to gradient scale)")
+    return changes
+
+
+def _changes(model: nn.Module, params: dict[str, ParamScaling], rule: str,
+             residual: Sequence[str] = _RESIDUAL) -> list[str]:
     """What the rule needs that an init and LR groups cannot do: the model must change."""
     changes = []
     if rule == "standard":
         return changes
+    if rule == "umup":
+        changes += _umup_changes(model, params, residual)
     for mname, mod in model.named_modules():
         cls = type(mod).__name__
-        if isinstance(mod, nn.MultiheadAttention) or cls.endswith("Attention"):
+        if rule != "umup" and (isinstance(mod, nn.MultiheadAttention) or cls.endswith("Attention")):
             changes.append(f"{mname or '<root>'} ({cls}): μP scales attention logits by 1/d_head, not 1/√d_head, "
                            f"when d_head grows with width (with a fixed d_head and more heads, 1/√d_head is right)")
     # tied parameters: one tensor under several names with different roles
@@ -270,9 +355,13 @@ def _changes(model: nn.Module, params: dict[str, ParamScaling], rule: str) -> li
         seen.setdefault(id(p), []).append(n)
     for names in seen.values():
         if len(names) > 1:
-            changes.append(f"{' = '.join(names)} are tied: a readout tied to the input embedding cannot get the "
-                           f"readout's 1/m init and LR; untie it or multiply the output by 1/m_in "
-                           f"(mup's MuSharedReadout)")
+            if rule == "umup":
+                changes.append(f"{' = '.join(names)} are tied: u-μP gives the embedding and the readout different "
+                               f"LRs (1/√fan_out and 1); untie them")
+            else:
+                changes.append(f"{' = '.join(names)} are tied: a readout tied to the input embedding cannot get "
+                               f"the readout's 1/m init and LR; untie it or multiply the output by 1/m_in "
+                               f"(mup's MuSharedReadout)")
     if not any(p.role == "output" for p in params.values()):
         changes.append("no readout (output role) found: check that base differs from the model in width")
     if rule == "depth":
