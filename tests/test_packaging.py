@@ -150,8 +150,8 @@ def test_sdist_carries_what_its_tests_need(tmp_path):
     needed = {"README.md", "LICENSE", "constraints.txt", ".ci/run", ".github/workflows/release.yml", "pyproject.toml",
               "setup.py", "MANIFEST.in", "CHANGELOG.md", "CONTRIBUTING.md", "mkdocs.yml",
               "fastinit/_fill.pyx", "fastinit/_kernels.pxd", "fastinit/py.typed", "fastinit/_version.py"}
-    for pattern in ("tests/*.py", "bench/*.py", "examples/*.py", "tools/*.py", "fastinit/_src/*", "fastinit/*.py", "fastinit/*/*.py",
-                    "docs/*.md"):
+    for pattern in ("tests/*.py", "bench/*.py", "examples/*.py", "tools/*.py", "fastinit/_src/*", "fastinit/*.py",
+                    "fastinit/*/*.py", "fastinit/*/*/*.py", "docs/*.md"):
         needed |= {str(p.relative_to(ROOT)) for p in ROOT.glob(pattern)}
     assert needed <= names, sorted(needed - names)
 
@@ -226,3 +226,12 @@ def test_release_workflow_builds_with_cibuildwheel():
     assert publish["permissions"] == {"id-token": "write"}
     assert publish["steps"][-1]["uses"] == "pypa/gh-action-pypi-publish@release/v1"
     assert "with" not in publish["steps"][-1]                                    # no password: trusted publishing
+
+
+def test_every_package_is_listed_for_the_build():
+    """[tool.setuptools] packages is an explicit list: a package missing from it would be left out
+    of every wheel and sdist install (an editable install still finds it, so only this catches it)."""
+    import tomllib
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "fastinit").rglob("__init__.py")}
+    assert found <= listed, sorted(found - listed)
