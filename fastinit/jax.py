@@ -198,8 +198,6 @@ def _run(scheme: str, params: dict, key, shape, dtype, out_sharding) -> jax.Arra
     sharding = concrete_sharding(out_sharding, "out_sharding", _SHARDINGS)
     if out_sharding is None:
         sharding = _replicated_over_context_mesh(len(shape))
-    if sharding is not None:
-        _check_params(scheme, params, shape, dt)
     return filled(scheme, params, shape, dt, seed, sharding)
 
 

@@ -10,17 +10,13 @@ from .._plans import Constant, Marks, Plan
 from ._declare import scheme
 
 
-def _constant(fmt, val: float) -> Plan:
+@scheme("constant", random=False, export="constant_", aliases=("constant_",), torch="constant_", keras="Constant")
+def constant(shape, fmt, val: float) -> Plan:
+    """Fill with val (rounded to out's dtype)."""
     v = check.real("val", val, allow_inf=True)
     if math.isfinite(v) and abs(v) > fmt.max:
         raise ValueError(f"val={v} is outside the range of {fmt.name} (±{fmt.max:.6g})")
     return Plan(Constant(v))
-
-
-@scheme("constant", random=False, export="constant_", aliases=("constant_",), torch="constant_", keras="Constant")
-def constant(shape, fmt, val: float) -> Plan:
-    """Fill with val (rounded to out's dtype)."""
-    return _constant(fmt, val)
 
 
 @scheme("zeros", random=False, export="zeros_", aliases=("zeros_",), torch="zeros_", keras="Zeros")
